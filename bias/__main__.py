@@ -1,0 +1,5 @@
+import sys
+
+from bias.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``vitbias`` subcommand; each defines ``register(subparsers)``."""
