@@ -1,0 +1,21 @@
+# Stage 3b: association tests (iEAT effect sizes, permutation p-values, bootstrap intervals).
+# The catalog is an input here and not upstream, so editing it reruns only this and later.
+
+
+rule association:
+    input:
+        emb=f"{R}/embeddings/{{model}}.npz",
+        catalog=lambda wc: catalog_of(dataset_of(wc.model)),
+    output:
+        csv=f"{R}/association/{{model}}.csv",
+    log:
+        f"{LOGS}/association/{{model}}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    shell:
+        "vitbias test --embeddings {input.emb} --catalog {input.catalog}"
+        " --permutations {ASSOC[permutations]} --bootstrap {ASSOC[bootstrap]}"
+        " --alternative {ASSOC[alternative]} --correction {ASSOC[correction]}"
+        " --seed {config[seed]} --out {output.csv} > {log} 2>&1"

@@ -1,0 +1,104 @@
+# Helpers shared by the rules: the study grid as a list of model ids, and their inputs.
+# Rules only declare; everything that computes lives in the `bias` package.
+import json
+import shlex
+from pathlib import Path
+
+R = config["results"]
+REPORTS = config["reports"]
+LOGS = f"{R}/logs"
+TRAIN = config["train"]
+EDITOR = config["editor"]
+ASSOC = config["association"]
+EMBED = config["embed"]
+DIRECTIONS = ("a-to-b", "b-to-a")
+# Which counterfactual folders each training data variant adds to the originals.
+CDA_FOLDERS = {"original": (), "1-sided": ("a-to-b",), "2-sided": DIRECTIONS}
+
+WORLDS = config["worlds"]
+DATASETS = config["datasets"]
+LOADED = {m["name"]: m for m in config["load"]}
+
+if set(WORLDS) & set(DATASETS):
+    raise ValueError(f"config: names used both as world and dataset: {set(WORLDS) & set(DATASETS)}")
+if any(d != "original" for d in TRAIN["data"]) and not EDITOR["enabled"]:
+    raise ValueError("config: train.data asks for CDA (1-sided/2-sided) but editor.enabled is false")
+if DATASETS and EDITOR["enabled"] and not EDITOR["path"]:
+    raise ValueError("config: editing real datasets needs editor.path (a local diffusers model)")
+for _m in LOADED.values():
+    if _m["dataset"] not in WORLDS and _m["dataset"] not in DATASETS:
+        raise ValueError(f"config: load entry {_m['name']!r} names unknown dataset {_m['dataset']!r}")
+
+
+wildcard_constraints:
+    world="[A-Za-z0-9_-]+",
+    dataset="[A-Za-z0-9_-]+",
+    direction="a-to-b|b-to-a",
+    variant="original|1-sided|2-sided",
+    objective="[a-z0-9_]+",
+    size="[A-Za-z0-9_.-]+",
+    seed=r"\d+",
+    model=r"trained/[^/]+/[^/]+/[^/]+/[^/]+/seed\d+|loaded/[^/]+",
+
+
+def trained_ids():
+    """Model ids of the training grid: trained/<dataset>/<data>/<objective>/<size>/seed<seed>."""
+    if not TRAIN["objectives"]:
+        return []
+    return [
+        f"trained/{ds}/{variant}/{obj}/{size}/seed{seed}"
+        for ds in list(WORLDS) + list(DATASETS)
+        for variant in TRAIN["data"]
+        for obj in TRAIN["objectives"]
+        for size in TRAIN["sizes"]
+        for seed in TRAIN["seeds"]
+    ]
+
+
+def model_ids():
+    return trained_ids() + [f"loaded/{name}" for name in LOADED]
+
+
+def dataset_of(model):
+    return model.split("/")[1] if model.startswith("trained/") else LOADED[model.split("/")[1]]["dataset"]
+
+
+def train_folder(dataset):
+    return f"{R}/worlds/{dataset}/train" if dataset in WORLDS else DATASETS[dataset]["train"]
+
+
+def stimuli_of(dataset):
+    return f"{R}/worlds/{dataset}/stimuli" if dataset in WORLDS else DATASETS[dataset]["stimuli"]
+
+
+def catalog_of(dataset):
+    return f"{R}/worlds/{dataset}/catalog.yaml" if dataset in WORLDS else DATASETS[dataset]["catalog"]
+
+
+def world_inputs(dataset):
+    """The world folder a stage depends on (nothing for real datasets: they already exist)."""
+    return [f"{R}/worlds/{dataset}/world.json"] if dataset in WORLDS else []
+
+
+def training_folders(wildcards):
+    """ImageFolder folders of one data variant: originals plus its counterfactual sets."""
+    ds = wildcards.dataset
+    cf = [f"{R}/counterfactuals/{ds}/{d}" for d in CDA_FOLDERS[wildcards.variant]]
+    return [train_folder(ds)] + cf
+
+
+def model_spec(model):
+    if model.startswith("loaded/"):
+        return LOADED[model.split("/", 1)[1]]["spec"]
+    return f"ckpt:{R}/models/{model.split('/', 1)[1]}"
+
+
+def model_inputs(wildcards):
+    model = wildcards.model
+    if model.startswith("loaded/"):
+        return []
+    return [f"{R}/models/{model.split('/', 1)[1]}/model.json"]
+
+
+def quoted(paths):
+    return " ".join(shlex.quote(str(p)) for p in paths)

@@ -1,0 +1,24 @@
+# Stage 2a: the built-in diffusion editor, trained on each synthetic world (real data uses a
+# local Stable Diffusion / InstructPix2Pix folder named in the config instead).
+
+
+rule train_editor:
+    input:
+        world=f"{R}/worlds/{{world}}/world.json",
+    output:
+        editor=f"{R}/editors/{{world}}/editor.json",
+    params:
+        root=lambda wc, input: Path(input.world).parent,
+        out=lambda wc, output: Path(output.editor).parent,
+        steps=EDITOR["train_steps"],
+        seed=config["seed"],
+    log:
+        f"{LOGS}/editor/{{world}}.log",
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=TRAIN["gpus"],
+    shell:
+        "vitbias train-editor --world {params.root} --out {params.out} --steps {params.steps}"
+        " --seed {params.seed} > {log} 2>&1"

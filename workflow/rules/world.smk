@@ -1,0 +1,22 @@
+# Stage 1a: the synthetic world (training images, stimuli, catalog with planted biases).
+
+
+rule world:
+    output:
+        world=f"{R}/worlds/{{world}}/world.json",
+    params:
+        root=lambda wc, output: Path(output.world).parent,
+        biases=lambda wc: " ".join(f"--bias {k}={v}" for k, v in WORLDS[wc.world]["biases"].items()),
+        size=lambda wc: WORLDS[wc.world]["size"],
+        train=lambda wc: WORLDS[wc.world]["train"],
+        stimuli=lambda wc: WORLDS[wc.world]["stimuli"],
+        seed=config["seed"],
+    log:
+        f"{LOGS}/world/{{world}}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    shell:
+        "vitbias world --out {params.root} --size {params.size} --train {params.train}"
+        " --stimuli {params.stimuli} {params.biases} --seed {params.seed} > {log} 2>&1"
