@@ -6,9 +6,8 @@ from snakemake.utils import min_version, validate
 min_version("8.0")
 
 
-configfile: "config/config.yaml"
-
-
+# No `configfile:` here: the default profile (workflow/profiles/default) names
+# config/config.yaml, and `--configfile other.yaml` replaces it instead of merging into the demo.
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
