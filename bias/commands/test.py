@@ -28,8 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "test", help="run iEAT association tests on embeddings, write a tidy CSV",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--embeddings", nargs="+", required=True, metavar="DIR|FILE.npz",
-                   help="embedding folder(s) or table(s); one model each (its stem)")
+    p.add_argument("--embeddings", nargs="+", required=True, metavar="[NAME=]DIR|FILE.npz",
+                   help="embedding folder(s) or table(s); one model each, named NAME or by "
+                        "its folder/file stem")
     p.add_argument("--catalog", default=None, metavar="FILE",
                    help="test catalog YAML (default: the shipped iEAT catalog)")
     p.add_argument("--tests", nargs="+", metavar="NAME", help="run only these tests")
@@ -51,12 +52,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def load_tables(paths: list[str], concepts: set[str]) -> dict:
-    """{model name (stem): EmbeddingTable} for folders and .npz files."""
+    """{model name: EmbeddingTable} for folders and .npz files, each ``[NAME=]PATH``.
+
+    The name defaults to the stem; a workflow names models explicitly (``NAME=PATH``) because
+    its files share stems across folders (``.../seed0.npz``).
+    """
     from bias.embeddings import EmbeddingTable, load_embedding_dir
 
     tables = {}
     for raw in paths:
-        path = Path(raw)
+        given, sep, rest = raw.partition("=")
+        explicit = bool(sep) and not Path(raw).exists()
+        path = Path(rest if explicit else raw)
         if path.is_dir():
             table = load_embedding_dir(path, concepts=concepts)
         elif path.suffix == ".npz":
@@ -65,6 +72,7 @@ def load_tables(paths: list[str], concepts: set[str]) -> dict:
             raise VitbiasError(f"--embeddings {path}: expected a folder of "
                                "<category>/<concept>.npy|csv|parquet or an .npz table")
         name = path.resolve().stem if path.name in ("", ".", "..") else path.stem
+        name = given if explicit else name
         if name in tables:
             raise VitbiasError(f"--embeddings: two inputs are both named {name!r}; "
                                "the model column needs distinct folder/file stems")

@@ -148,3 +148,15 @@ def test_shipped_catalog_runs_what_is_available(tmp_path, arrays, capsys):
 def test_cli_choices_match_the_library():
     assert test_command.ALTERNATIVE_CHOICES == ALTERNATIVES
     assert set(test_command.CORRECTION_CHOICES) == set(CORRECTIONS)
+
+
+def test_models_named_explicitly(setup, tmp_path):
+    """NAME=PATH names a model; two inputs with the same stem need it (workflow layout)."""
+    root, catalog = setup
+    out = tmp_path / "r.csv"
+    assert run_cli("--embeddings", f"biased/mae/seed0={root}", f"control/mae/seed0={root}",
+                   "--catalog", catalog, *FAST, "--out", out) == 0
+    assert sorted(set(pd.read_csv(out).model)) == ["biased/mae/seed0", "control/mae/seed0"]
+    assert run_cli("--embeddings", root, root, "--catalog", catalog, *FAST,
+                   "--out", tmp_path / "dup.csv") == 2
+    assert not (tmp_path / "dup.csv").exists()

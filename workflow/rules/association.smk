@@ -15,7 +15,7 @@ rule association:
         mem_mb=4000,
         runtime=60,
     shell:
-        "vitbias test --embeddings {input.emb} --catalog {input.catalog}"
+        "vitbias test --embeddings {wildcards.model}={input.emb} --catalog {input.catalog}"
         " --permutations {ASSOC[permutations]} --bootstrap {ASSOC[bootstrap]}"
         " --alternative {ASSOC[alternative]} --correction {ASSOC[correction]}"
         " --seed {config[seed]} --out {output.csv} > {log} 2>&1"
