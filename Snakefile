@@ -2,12 +2,16 @@
 # Thin on purpose: the stages live in workflow/rules/*.smk and the logic in the `bias` package.
 from snakemake.utils import min_version, validate
 
-
 min_version("8.0")
 
 
-# No `configfile:` here: the default profile (workflow/profiles/default) names
-# config/config.yaml, and `--configfile other.yaml` replaces it instead of merging into the demo.
+# The demo config is the default; `--configfile other.yaml` replaces it instead of being
+# merged into it (a merge would keep the demo's worlds in every study).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
+
+
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
@@ -23,6 +27,6 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         f"{REPORTS}/index.html",
-    default_target: True

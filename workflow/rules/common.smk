@@ -20,14 +20,22 @@ DATASETS = config["datasets"]
 LOADED = {m["name"]: m for m in config["load"]}
 
 if set(WORLDS) & set(DATASETS):
-    raise ValueError(f"config: names used both as world and dataset: {set(WORLDS) & set(DATASETS)}")
+    raise ValueError(
+        f"config: names used both as world and dataset: {set(WORLDS) & set(DATASETS)}"
+    )
 if any(d != "original" for d in TRAIN["data"]) and not EDITOR["enabled"]:
-    raise ValueError("config: train.data asks for CDA (1-sided/2-sided) but editor.enabled is false")
+    raise ValueError(
+        "config: train.data asks for CDA (1-sided/2-sided) but editor.enabled is false"
+    )
 if DATASETS and EDITOR["enabled"] and not EDITOR["path"]:
-    raise ValueError("config: editing real datasets needs editor.path (a local diffusers model)")
+    raise ValueError(
+        "config: editing real datasets needs editor.path (a local diffusers model)"
+    )
 for _m in LOADED.values():
     if _m["dataset"] not in WORLDS and _m["dataset"] not in DATASETS:
-        raise ValueError(f"config: load entry {_m['name']!r} names unknown dataset {_m['dataset']!r}")
+        raise ValueError(
+            f"config: load entry {_m['name']!r} names unknown dataset {_m['dataset']!r}"
+        )
 
 
 wildcard_constraints:
@@ -60,19 +68,35 @@ def model_ids():
 
 
 def dataset_of(model):
-    return model.split("/")[1] if model.startswith("trained/") else LOADED[model.split("/")[1]]["dataset"]
+    return (
+        model.split("/")[1]
+        if model.startswith("trained/")
+        else LOADED[model.split("/")[1]]["dataset"]
+    )
 
 
 def train_folder(dataset):
-    return f"{R}/worlds/{dataset}/train" if dataset in WORLDS else DATASETS[dataset]["train"]
+    return (
+        f"{R}/worlds/{dataset}/train"
+        if dataset in WORLDS
+        else DATASETS[dataset]["train"]
+    )
 
 
 def stimuli_of(dataset):
-    return f"{R}/worlds/{dataset}/stimuli" if dataset in WORLDS else DATASETS[dataset]["stimuli"]
+    return (
+        f"{R}/worlds/{dataset}/stimuli"
+        if dataset in WORLDS
+        else DATASETS[dataset]["stimuli"]
+    )
 
 
 def catalog_of(dataset):
-    return f"{R}/worlds/{dataset}/catalog.yaml" if dataset in WORLDS else DATASETS[dataset]["catalog"]
+    return (
+        f"{R}/worlds/{dataset}/catalog.yaml"
+        if dataset in WORLDS
+        else DATASETS[dataset]["catalog"]
+    )
 
 
 def world_inputs(dataset):

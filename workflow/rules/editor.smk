@@ -7,11 +7,6 @@ rule train_editor:
         world=f"{R}/worlds/{{world}}/world.json",
     output:
         editor=f"{R}/editors/{{world}}/editor.json",
-    params:
-        root=lambda wc, input: Path(input.world).parent,
-        out=lambda wc, output: Path(output.editor).parent,
-        steps=EDITOR["train_steps"],
-        seed=config["seed"],
     log:
         f"{LOGS}/editor/{{world}}.log",
     threads: 2
@@ -19,6 +14,11 @@ rule train_editor:
         mem_mb=4000,
         runtime=120,
         gpu=TRAIN["gpus"],
+    params:
+        root=lambda wc, input: Path(input.world).parent,
+        out=lambda wc, output: Path(output.editor).parent,
+        steps=EDITOR["train_steps"],
+        seed=config["seed"],
     shell:
         "vitbias train-editor --world {params.root} --out {params.out} --steps {params.steps}"
         " --seed {params.seed} > {log} 2>&1"

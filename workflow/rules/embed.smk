@@ -7,10 +7,6 @@ rule embed:
         world=lambda wc: world_inputs(dataset_of(wc.model)),
     output:
         emb=f"{R}/embeddings/{{model}}.npz",
-    params:
-        spec=lambda wc: model_spec(wc.model),
-        stimuli=lambda wc: stimuli_of(dataset_of(wc.model)),
-        pooling=",".join(EMBED["pooling"]),
     log:
         f"{LOGS}/embed/{{model}}.log",
     threads: 2
@@ -18,6 +14,10 @@ rule embed:
         mem_mb=8000,
         runtime=120,
         gpu=EMBED["gpus"],
+    params:
+        spec=lambda wc: model_spec(wc.model),
+        stimuli=lambda wc: stimuli_of(dataset_of(wc.model)),
+        pooling=",".join(EMBED["pooling"]),
     shell:
         "vitbias embed --model {params.spec} --stimuli {params.stimuli} --out {output.emb}"
         " --layers {EMBED[layers]} --pooling {params.pooling} --batch-size {EMBED[batch_size]}"

@@ -3,7 +3,10 @@
 
 def train_inputs(wildcards):
     ds = wildcards.dataset
-    cf = [f"{R}/counterfactuals/{ds}/{d}/edits.json" for d in CDA_FOLDERS[wildcards.variant]]
+    cf = [
+        f"{R}/counterfactuals/{ds}/{d}/edits.json"
+        for d in CDA_FOLDERS[wildcards.variant]
+    ]
     return world_inputs(ds) + cf
 
 
@@ -13,12 +16,6 @@ rule train:
     output:
         meta=f"{R}/models/{{dataset}}/{{variant}}/{{objective}}/{{size}}/seed{{seed}}/model.json",
         weights=f"{R}/models/{{dataset}}/{{variant}}/{{objective}}/{{size}}/seed{{seed}}/model.safetensors",
-    params:
-        data=lambda wc: " ".join(f"--data {f}" for f in training_folders(wc)),
-        out=lambda wc, output: Path(output.meta).parent,
-        img=lambda wc: f"--img-size {TRAIN['img_size']}" if TRAIN["img_size"] else "",
-        patch=lambda wc: f"--patch-size {TRAIN['patch_size']}" if TRAIN["patch_size"] else "",
-        extra=TRAIN["extra_args"],
     log:
         f"{LOGS}/train/{{dataset}}/{{variant}}/{{objective}}/{{size}}/seed{{seed}}.log",
     threads: 2
@@ -26,6 +23,14 @@ rule train:
         mem_mb=8000,
         runtime=24 * 60,
         gpu=TRAIN["gpus"],
+    params:
+        data=lambda wc: " ".join(f"--data {f}" for f in training_folders(wc)),
+        out=lambda wc, output: Path(output.meta).parent,
+        img=lambda wc: f"--img-size {TRAIN['img_size']}" if TRAIN["img_size"] else "",
+        patch=lambda wc: (
+            f"--patch-size {TRAIN['patch_size']}" if TRAIN["patch_size"] else ""
+        ),
+        extra=TRAIN["extra_args"],
     shell:
         "vitbias train --objective {wildcards.objective} --size {wildcards.size} {params.data}"
         " --out {params.out} --epochs {TRAIN[epochs]} --batch-size {TRAIN[batch_size]}"

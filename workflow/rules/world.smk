@@ -4,19 +4,22 @@
 rule world:
     output:
         world=f"{R}/worlds/{{world}}/world.json",
-    params:
-        root=lambda wc, output: Path(output.world).parent,
-        biases=lambda wc: " ".join(f"--bias {k}={v}" for k, v in WORLDS[wc.world]["biases"].items()),
-        size=lambda wc: WORLDS[wc.world]["size"],
-        train=lambda wc: WORLDS[wc.world]["train"],
-        stimuli=lambda wc: WORLDS[wc.world]["stimuli"],
-        seed=config["seed"],
+        catalog=f"{R}/worlds/{{world}}/catalog.yaml",
     log:
         f"{LOGS}/world/{{world}}.log",
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        root=lambda wc, output: Path(output.world).parent,
+        biases=lambda wc: " ".join(
+            f"--bias {k}={v}" for k, v in WORLDS[wc.world]["biases"].items()
+        ),
+        size=lambda wc: WORLDS[wc.world]["size"],
+        train=lambda wc: WORLDS[wc.world]["train"],
+        stimuli=lambda wc: WORLDS[wc.world]["stimuli"],
+        seed=config["seed"],
     shell:
         "vitbias world --out {params.root} --size {params.size} --train {params.train}"
         " --stimuli {params.stimuli} {params.biases} --seed {params.seed} > {log} 2>&1"

@@ -1,0 +1,23 @@
+# Stage 4b: the comparison report (self-contained HTML + PNG/SVG figures), also wired into
+# `snakemake --report` through the captions in workflow/report/.
+
+
+rule report:
+    input:
+        tidy=f"{R}/aggregate/tables/tidy.csv",
+    output:
+        html=report(
+            f"{REPORTS}/index.html",
+            caption="../report/index.rst",
+            category="Comparison report",
+        ),
+    log:
+        f"{LOGS}/report/report.log",
+    threads: 1
+    params:
+        agg=lambda wc, input: Path(input.tidy).parent,
+        out=lambda wc, output: Path(output.html).parent,
+        config=workflow.configfiles[0] if workflow.configfiles else "",
+    shell:
+        "vitbias report --aggregate {params.agg} --config {params.config}"
+        " --out {params.out} > {log} 2>&1"
