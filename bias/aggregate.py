@@ -76,7 +76,7 @@ def build_tidy(results: pd.DataFrame, models_meta: Mapping[str, Mapping[str, Any
 
     Columns: ``RESULT_COLUMNS`` + ``objective_family, param_count, patch_size, img_size, arch,
     layer_frac`` (layer / last layer of the model, to compare models of different depth)
-    + ``planted_beta`` when a catalog is given. Sorted by model, pooling, layer, test.
+    + ``planted_beta`` from a catalog, or as the results carry it. Sorted by model, pooling, layer, test.
     """
     df = results.copy()
     for col in (*RESULT_COLUMNS, *META_FIELDS):
@@ -110,6 +110,10 @@ def build_tidy(results: pd.DataFrame, models_meta: Mapping[str, Mapping[str, Any
         if missing:
             log.warning("tests %s are not in the catalog: no planted_beta", missing)
         df["planted_beta"] = pd.to_numeric(df["test"].map(beta), errors="coerce")
+    elif "planted_beta" in df:
+        # `vitbias test` writes each row's β from the catalog it ran: worlds of different β
+        # share test names, so β belongs to the result row, not to the test name.
+        df["planted_beta"] = pd.to_numeric(df["planted_beta"], errors="coerce")
     front = ["model", *FACTORS, "param_count", "patch_size", "img_size", "arch"]
     cols = list(dict.fromkeys([*front, *RESULT_COLUMNS, *df.columns]))
     return df[cols].sort_values(["model", "pooling", "layer", "test"], ignore_index=True)

@@ -415,3 +415,14 @@ def test_workflow_style_mapping(tmp_path: Path):
     assert got.loc["loaded/clip", "dataset"] == "photos"
     assert got.loc["loaded/clip", "objective_family"] == "discriminative"
     assert pd.isna(got.loc["loaded/clip", "data"])
+
+
+def test_planted_beta_from_results_rows_differs_by_world():
+    """Two worlds share a test name with different β; the rows keep their own β."""
+    from bias.aggregate import build_tidy
+
+    rows = pd.DataFrame({"model": ["w1/m", "w2/m"], "layer": [3, 3], "pooling": ["cls", "cls"],
+                         "test": ["Valence", "Valence"], "effect_size": [1.2, 0.1],
+                         "planted_beta": ["0.8", "0"]})
+    tidy = build_tidy(rows)
+    assert tidy.set_index("model")["planted_beta"].to_dict() == {"w1/m": 0.8, "w2/m": 0.0}

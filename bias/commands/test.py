@@ -103,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
                "seed": args.seed}
     log.info("running %d test(s) on %d model(s)", len(tests), len(tables))
     frame = run_tests(tables, tests, **options)
+    if any(t.planted_beta is not None for t in tests):
+        # A synthetic world's catalog knows the true strength of each test: keep it per row.
+        frame["planted_beta"] = frame["test"].map({t.name: t.planted_beta for t in tests})
     sc_frame = run_sc_tests(tables, sc_tests_from(tests), **options) if args.sc_out else None
     write_csv(frame, args.out)
     if sc_frame is not None:

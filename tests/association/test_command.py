@@ -160,3 +160,15 @@ def test_models_named_explicitly(setup, tmp_path):
     assert run_cli("--embeddings", root, root, "--catalog", catalog, *FAST,
                    "--out", tmp_path / "dup.csv") == 2
     assert not (tmp_path / "dup.csv").exists()
+
+
+def test_planted_beta_is_carried_per_row(setup, tmp_path):
+    """A world catalog's β lands in every result row (aggregation reads it per world)."""
+    root, catalog = setup
+    catalog.write_text(CATALOG.replace("    description: x goes with a",
+                                       "    planted_beta: 0.8"))
+    out = tmp_path / "r.csv"
+    assert run_cli("--embeddings", root, "--catalog", catalog, *FAST, "--out", out) == 0
+    frame = pd.read_csv(out).set_index("test")
+    assert frame.loc["T-one", "planted_beta"] == 0.8
+    assert np.isnan(frame.loc["T-two", "planted_beta"])

@@ -17,7 +17,9 @@ rule report:
     params:
         agg=lambda wc, input: Path(input.tidy).parent,
         out=lambda wc, output: Path(output.html).parent,
-        config=workflow.configfiles[0] if workflow.configfiles else "",
+        config=(
+            f"--config {workflow.configfiles[0]}" if workflow.configfiles else ""
+        ),
     shell:
-        "vitbias report --aggregate {params.agg} --config {params.config}"
+        "vitbias report --aggregate {params.agg} {params.config}"
         " --out {params.out} > {log} 2>&1"
