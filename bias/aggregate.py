@@ -76,7 +76,8 @@ def build_tidy(results: pd.DataFrame, models_meta: Mapping[str, Mapping[str, Any
 
     Columns: ``RESULT_COLUMNS`` + ``objective_family, param_count, patch_size, img_size, arch,
     layer_frac`` (layer / last layer of the model, to compare models of different depth)
-    + ``planted_beta`` from a catalog, or as the results carry it. Sorted by model, pooling, layer, test.
+    + ``planted_beta`` (from a catalog, or as the results carry it).
+    Sorted by model, pooling, layer, test.
     """
     df = results.copy()
     for col in (*RESULT_COLUMNS, *META_FIELDS):

@@ -151,7 +151,8 @@ def load_embedding_dir(root: str | os.PathLike[str],
                                f" and {path}")
         found[concept] = path
     if not found:
-        raise VitbiasError(f"no embeddings in {root}: expected <category>/<concept>.npy|csv|parquet")
+        raise VitbiasError(f"no embeddings in {root}: expected "
+                           "<category>/<concept>.npy|csv|parquet")
     wanted = sorted(found if concepts is None else set(concepts) & set(found))
     blocks, ids, names = [], [], []
     for concept in wanted:
