@@ -16,6 +16,19 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    world="[A-Za-z0-9_-]+",
+    dataset="[A-Za-z0-9_-]+",
+    direction="a-to-b|b-to-a",
+    variant="original|1-sided|2-sided",
+    objective="[a-z0-9_]+",
+    size="[A-Za-z0-9_.-]+",
+    seed=r"\d+",
+    model=r"trained/[^/]+/[^/]+/[^/]+/[^/]+/seed\d+|loaded/[^/]+",
+
+
 include: "workflow/rules/world.smk"
 include: "workflow/rules/editor.smk"
 include: "workflow/rules/counterfactuals.smk"

@@ -4,15 +4,16 @@
 
 rule models_meta:
     input:
-        [f"{R}/models/{m.split('/', 1)[1]}/model.json" for m in trained_ids()],
+        trained_model_jsons(),
     output:
         meta=f"{R}/aggregate/models.json",
     log:
         f"{LOGS}/aggregate/models_meta.log",
+    conda:
+        "../envs/vitbias.yaml"
     params:
         trained=trained_ids(),
         loaded=list(LOADED.values()),
-        results=R,
     script:
         "../scripts/models_meta.py"
 
@@ -25,6 +26,8 @@ rule aggregate:
         tidy=f"{R}/aggregate/tables/tidy.csv",
     log:
         f"{LOGS}/aggregate/aggregate.log",
+    conda:
+        "../envs/vitbias.yaml"
     threads: 1
     params:
         out=lambda wc, output: Path(output.tidy).parent,

@@ -10,12 +10,20 @@ rule association:
         csv=f"{R}/association/{{model}}.csv",
     log:
         f"{LOGS}/association/{{model}}.log",
+    conda:
+        "../envs/vitbias.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        permutations=ASSOC["permutations"],
+        bootstrap=ASSOC["bootstrap"],
+        alternative=ASSOC["alternative"],
+        correction=ASSOC["correction"],
+        seed=config["seed"],
     shell:
         "vitbias test --embeddings {wildcards.model}={input.emb} --catalog {input.catalog}"
-        " --permutations {ASSOC[permutations]} --bootstrap {ASSOC[bootstrap]}"
-        " --alternative {ASSOC[alternative]} --correction {ASSOC[correction]}"
-        " --seed {config[seed]} --out {output.csv} > {log} 2>&1"
+        " --permutations {params.permutations} --bootstrap {params.bootstrap}"
+        " --alternative {params.alternative} --correction {params.correction}"
+        " --seed {params.seed} --out {output.csv} > {log} 2>&1"

@@ -38,17 +38,6 @@ for _m in LOADED.values():
         )
 
 
-wildcard_constraints:
-    world="[A-Za-z0-9_-]+",
-    dataset="[A-Za-z0-9_-]+",
-    direction="a-to-b|b-to-a",
-    variant="original|1-sided|2-sided",
-    objective="[a-z0-9_]+",
-    size="[A-Za-z0-9_.-]+",
-    seed=r"\d+",
-    model=r"trained/[^/]+/[^/]+/[^/]+/[^/]+/seed\d+|loaded/[^/]+",
-
-
 def trained_ids():
     """Model ids of the training grid: trained/<dataset>/<data>/<objective>/<size>/seed<seed>."""
     if not TRAIN["objectives"]:
@@ -67,12 +56,14 @@ def model_ids():
     return trained_ids() + [f"loaded/{name}" for name in LOADED]
 
 
+def model_parts(model):
+    """('trained', dataset, variant, objective, size, 'seed<N>') or ('loaded', name)."""
+    return Path(model).parts
+
+
 def dataset_of(model):
-    return (
-        model.split("/")[1]
-        if model.startswith("trained/")
-        else LOADED[model.split("/")[1]]["dataset"]
-    )
+    kind, name, *_ = model_parts(model)
+    return name if kind == "trained" else LOADED[name]["dataset"]
 
 
 def train_folder(dataset):
@@ -112,17 +103,48 @@ def training_folders(wildcards):
 
 
 def model_spec(model):
-    if model.startswith("loaded/"):
-        return LOADED[model.split("/", 1)[1]]["spec"]
-    return f"ckpt:{R}/models/{model.split('/', 1)[1]}"
+    kind, name, *_ = model_parts(model)
+    return LOADED[name]["spec"] if kind == "loaded" else f"ckpt:{checkpoint_dir(model)}"
 
 
 def model_inputs(wildcards):
     model = wildcards.model
-    if model.startswith("loaded/"):
-        return []
-    return [f"{R}/models/{model.split('/', 1)[1]}/model.json"]
+    return (
+        [] if model.startswith("loaded/") else [f"{checkpoint_dir(model)}/model.json"]
+    )
 
 
 def quoted(paths):
     return " ".join(shlex.quote(str(p)) for p in paths)
+
+
+def checkpoint_dir(model):
+    """Folder of a trained model id (``trained/<rest>`` -> ``<results>/models/<rest>``)."""
+    return str(Path(R, "models", *model_parts(model)[1:]))
+
+
+def trained_model_jsons():
+    return [f"{checkpoint_dir(m)}/model.json" for m in trained_ids()]
+
+
+def train_inputs(wildcards):
+    """The world and the counterfactual sets a training job reads."""
+    ds = wildcards.dataset
+    cf = [
+        f"{R}/counterfactuals/{ds}/{d}/edits.json"
+        for d in CDA_FOLDERS[wildcards.variant]
+    ]
+    return world_inputs(ds) + cf
+
+
+def editor_path(wildcards):
+    """A local diffusers model for real data, else the editor trained on the world."""
+    return EDITOR["path"] or f"{R}/editors/{wildcards.dataset}"
+
+
+def editor_inputs(wildcards):
+    return [] if EDITOR["path"] else [f"{R}/editors/{wildcards.dataset}/editor.json"]
+
+
+def optional_flag(flag, value):
+    return f"{flag} {value}" if value not in (None, "", False) else ""

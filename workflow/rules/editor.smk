@@ -9,6 +9,8 @@ rule train_editor:
         editor=f"{R}/editors/{{world}}/editor.json",
     log:
         f"{LOGS}/editor/{{world}}.log",
+    conda:
+        "../envs/vitbias.yaml"
     threads: 2
     resources:
         mem_mb=4000,
@@ -21,4 +23,4 @@ rule train_editor:
         seed=config["seed"],
     shell:
         "vitbias train-editor --world {params.root} --out {params.out} --steps {params.steps}"
-        " --seed {params.seed} > {log} 2>&1"
+        " --seed {params.seed} --threads {threads} > {log} 2>&1"

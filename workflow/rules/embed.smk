@@ -9,6 +9,8 @@ rule embed:
         emb=f"{R}/embeddings/{{model}}.npz",
     log:
         f"{LOGS}/embed/{{model}}.log",
+    conda:
+        "../envs/vitbias.yaml"
     threads: 2
     resources:
         mem_mb=8000,
@@ -17,8 +19,10 @@ rule embed:
     params:
         spec=lambda wc: model_spec(wc.model),
         stimuli=lambda wc: stimuli_of(dataset_of(wc.model)),
+        layers=EMBED["layers"],
         pooling=",".join(EMBED["pooling"]),
+        batch=EMBED["batch_size"],
     shell:
         "vitbias embed --model {params.spec} --stimuli {params.stimuli} --out {output.emb}"
-        " --layers {EMBED[layers]} --pooling {params.pooling} --batch-size {EMBED[batch_size]}"
+        " --layers {params.layers} --pooling {params.pooling} --batch-size {params.batch}"
         " --workers {threads} > {log} 2>&1"

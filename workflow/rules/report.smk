@@ -13,13 +13,13 @@ rule report:
         ),
     log:
         f"{LOGS}/report/report.log",
+    conda:
+        "../envs/vitbias.yaml"
     threads: 1
     params:
         agg=lambda wc, input: Path(input.tidy).parent,
         out=lambda wc, output: Path(output.html).parent,
-        config=(
-            f"--config {workflow.configfiles[0]}" if workflow.configfiles else ""
-        ),
+        config=(f"--config {workflow.configfiles[0]}" if workflow.configfiles else ""),
     shell:
         "vitbias report --aggregate {params.agg} {params.config}"
         " --out {params.out} > {log} 2>&1"

@@ -7,6 +7,8 @@ rule world:
         catalog=f"{R}/worlds/{{world}}/catalog.yaml",
     log:
         f"{LOGS}/world/{{world}}.log",
+    conda:
+        "../envs/vitbias.yaml"
     threads: 1
     resources:
         mem_mb=2000,
