@@ -69,7 +69,8 @@ def test_unknown_config_key_is_rejected(tmp_path):
 
 def test_lint_and_format_are_clean():
     proc = snakemake("--lint")
-    assert proc.returncode == 0 and "Congratulations" in proc.stdout, proc.stdout[-3000:]
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "Congratulations" in out, out[-3000:]
     fmt = subprocess.run([str(Path(sys.executable).parent / "snakefmt"), "--check", "Snakefile",
                           "workflow/rules"], cwd=ROOT, capture_output=True, text=True)
     assert fmt.returncode == 0, fmt.stderr[-2000:]
