@@ -94,7 +94,7 @@ def with_model_factors(frame: pd.DataFrame, meta: dict[str, Any]) -> pd.DataFram
 
     The engine's own ``seed`` column (of the permutations) becomes ``test_seed``.
     """
-    df = frame.rename(columns={"seed": "test_seed"})
+    df = frame.copy()
     factors = {"objective": meta.get("objective"), "size": meta.get("size"),
                "data": meta.get("data_condition", meta.get("data")), "seed": meta.get("seed")}
     for name in MODEL_FACTORS:

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 WEAT_COLUMNS = ["model", "layer", "pooling", "test", "x", "y", "a", "b", "n_x", "n_y", "n_a",
                 "n_b", "effect_size", "ci_low", "ci_high", "p_value", "p_method",
                 "n_permutations", "p_se", "p_adjusted", "alternative", "correction",
-                "confidence", "n_bootstrap", "seed"]
+                "confidence", "n_bootstrap", "test_seed"]
 SC_COLUMNS = [c for c in WEAT_COLUMNS if c not in ("y", "n_y")]
 SORT_BY = ["model", "pooling", "layer", "test"]
 FAMILY = ["model", "layer", "pooling"]
@@ -116,8 +116,11 @@ def _run(tables: Mapping[str, EmbeddingTable], tests: Sequence[Any], kind: str,
     frame = pd.DataFrame.from_records(records)
     frame["p_adjusted"] = frame.groupby(FAMILY, sort=False)["p_value"].transform(
         lambda p: adjust_pvalues(p.to_numpy(), params["correction"]))
-    for name in ("alternative", "correction", "confidence", "n_bootstrap", "seed"):
+    for name in ("alternative", "correction", "confidence", "n_bootstrap"):
         frame[name] = params[name]
+    # `seed` in a results table means the model's training seed (DESIGN.md); this is the
+    # seed of the permutations and bootstrap.
+    frame["test_seed"] = params["seed"]
     columns = WEAT_COLUMNS if kind == "weat" else SC_COLUMNS
     return frame[columns].sort_values(SORT_BY, kind="mergesort").reset_index(drop=True)
 

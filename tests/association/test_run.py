@@ -55,7 +55,7 @@ def test_tidy_frame_layout(frame):
     assert (row.x, row.y, row.a, row.b) == ("t/z", "t/y", "attr/b", "attr/a")
     assert (row.n_x, row.n_y, row.n_a, row.n_b) == (4, 6, 5, 4)
     assert row.p_method == "monte-carlo" and row.n_permutations == 400
-    assert row.alternative == "greater" and row.correction == "holm" and row.seed == 3
+    assert row.alternative == "greater" and row.correction == "holm" and row.test_seed == 3
     assert frame[["effect_size", "ci_low", "ci_high", "p_value"]].notna().all().all()
 
 
