@@ -46,6 +46,7 @@ def trained_ids():
         f"trained/{ds}/{variant}/{obj}/{size}/seed{seed}"
         for ds in list(WORLDS) + list(DATASETS)
         for variant in TRAIN["data"]
+        if variant == "original" or WORLDS.get(ds, {}).get("cda", True)
         for obj in TRAIN["objectives"]
         for size in TRAIN["sizes"]
         for seed in TRAIN["seeds"]

@@ -11,7 +11,7 @@ rule embed:
         f"{LOGS}/embed/{{model}}.log",
     conda:
         "../envs/vitbias.yaml"
-    threads: 2
+    threads: EMBED["threads"]
     resources:
         mem_mb=8000,
         runtime=120,

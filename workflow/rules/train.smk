@@ -11,7 +11,7 @@ rule train:
         f"{LOGS}/train/{{dataset}}/{{variant}}/{{objective}}/{{size}}/seed{{seed}}.log",
     conda:
         "../envs/vitbias.yaml"
-    threads: 2
+    threads: TRAIN["threads"]
     resources:
         mem_mb=8000,
         runtime=24 * 60,
