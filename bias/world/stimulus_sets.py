@@ -1,0 +1,80 @@
+"""Stimulus scenes of the world: each concept alone, in matched sets.
+
+Stimulus ``i`` of the two (or four) concepts of one category share every nuisance draw
+(background, position, size, colours) and differ only in the concept: light person ``i`` and
+dark person ``i`` are the same person with the other skin tone; pleasant object ``i`` and
+unpleasant object ``i`` have the same colours, place and size. The two sets of a category
+differ only in the concept, so an association measured on them cannot come from nuisance.
+
+Persons (tone, gender and tone-gender sets) and objects stand on a *plain* background (wall
+and floor, no scene texture); the career/family stimuli are the empty office or home walls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from bias.world import sample
+from bias.world.scene import SceneParams
+from bias.world.spec import (
+    ATTRIBUTES,
+    CONCEPTS,
+    NULL_KINDS,
+    PLEASANT_KINDS,
+    SCENE_OF,
+    UNPLEASANT_KINDS,
+)
+
+STIMULUS_STREAM = 1  # seed stream of the stimuli (the training set uses stream 0)
+_OBJECT_Y = (0.42, 0.58)  # objects alone sit mid-image
+# Horizontal jitter (+-, fraction of the side) of the lone person or object. Wider than in
+# training scenes on purpose: it spreads each concept over many positions, which averages out
+# pixel-level coincidences between sets (raw-pixel mean |d| ~0.2 instead of ~0.25 at +-0.05).
+SPREAD = 0.2
+
+
+def _persons(rng: np.random.Generator, i: int, category: str) -> dict[str, dict[str, Any]]:
+    base = sample.background(rng, "plain")
+    base |= sample.person(rng, base["wall"], 0.5, SPREAD)
+    tones, genders = ATTRIBUTES["tone"], ATTRIBUTES["gender"]
+    if category == "tone":  # the other attribute alternates, so both sets are balanced
+        return {t: base | {"tone": t, "gender": genders[i % 2]} for t in tones}
+    if category == "gender":
+        return {g: base | {"tone": tones[i % 2], "gender": g} for g in genders}
+    return {f"{t}-{g}": base | {"tone": t, "gender": g} for t in tones for g in genders}
+
+
+def _objects(rng: np.random.Generator, i: int, category: str) -> dict[str, dict[str, Any]]:
+    base = sample.background(rng, "plain")
+    if category == "valence":  # kinds cycle; pleasant kind i is paired with unpleasant kind i
+        obj = sample.context_object(rng, "", base["wall"], 0.5, _OBJECT_Y, SPREAD)
+        k = i % len(PLEASANT_KINDS)
+        return {"pleasant": base | obj | {"obj": PLEASANT_KINDS[k]},
+                "unpleasant": base | obj | {"obj": UNPLEASANT_KINDS[k]}}
+    obj = sample.null_object(rng, "", base["wall"], 0.5, _OBJECT_Y, SPREAD)
+    return {kind: base | obj | {"null": kind} for kind in NULL_KINDS}
+
+
+def _scenes(rng: np.random.Generator) -> dict[str, dict[str, Any]]:
+    base = sample.background(rng, "plain")
+    return {concept: base | {"scene": scene} for concept, scene in SCENE_OF.items()}
+
+
+def stimulus_scenes(n: int, seed: int, size: int) -> Iterator[tuple[str, str, int, SceneParams]]:
+    """``(category, concept, index, params)`` for ``n`` images of every concept of
+    :data:`~bias.world.spec.CONCEPTS`. Deterministic in ``seed``; independent of the biases.
+    """
+    for c_idx, category in enumerate(CONCEPTS):
+        for i in range(n):
+            rng = np.random.default_rng([seed, STIMULUS_STREAM, c_idx, i])
+            if category in ("tone", "gender", "tone-gender"):
+                fields = _persons(rng, i, category)
+            elif category in ("valence", "null"):
+                fields = _objects(rng, i, category)
+            else:
+                fields = _scenes(rng)
+            for concept in CONCEPTS[category]:
+                yield category, concept, i, SceneParams(size=size, **fields[concept])

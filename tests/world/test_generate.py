@@ -1,0 +1,153 @@
+"""Generating a world on disk: layout, contract, determinism, atomicity."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import folder_digest
+from PIL import Image
+
+from bias.errors import VitbiasError
+from bias.world import SceneParams, generate_world, render_scene
+from bias.world import generate as generate_mod
+from bias.world.spec import ATTRIBUTES, CONCEPTS
+
+CONTRACT_COLUMNS = ["file", "class", "tone", "gender", "context", "x0", "y0", "x1", "y1"]
+
+
+def _rows(world: Path) -> list[dict[str, str]]:
+    with open(world / "metadata.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_layout_and_world_json_contract(small_world: Path) -> None:
+    doc = json.loads((small_world / "world.json").read_text())
+    assert doc["attributes"] == {k: list(v) for k, v in ATTRIBUTES.items()}
+    assert doc["biases"] == {"valence": 0.8, "career": 0.8}
+    assert (doc["size"], doc["seed"], doc["n_train"], doc["n_stimuli"]) == (32, 3, 240, 6)
+    class_dirs = sorted(p.name for p in (small_world / "train").iterdir())
+    assert doc["classes"] == class_dirs
+    assert sum(doc["class_counts"].values()) == 240
+    assert "numpy" in doc["versions"]
+    for category, concepts in CONCEPTS.items():
+        for concept in concepts:
+            files = sorted((small_world / "stimuli" / category / concept).glob("*.png"))
+            assert len(files) == 6, (category, concept)
+    assert not list(small_world.parent.glob(".w.*")), "temporary folder left behind"
+
+
+def test_metadata_rows_describe_their_images(small_world: Path) -> None:
+    rows = _rows(small_world)
+    assert len(rows) == 240
+    assert set(CONTRACT_COLUMNS) <= set(rows[0]) and next(iter(rows[0])) == "file"
+    for row in rows:
+        path = small_world / "train" / row["file"]
+        assert path.parent.name == row["class"] and path.is_file()
+        assert row["tone"] in ATTRIBUTES["tone"] and row["gender"] in ATTRIBUTES["gender"]
+        assert row["context"] == f"valence/{row['valence']}"
+        assert row["class"] == f"{row['obj']}-{row['scene']}"
+        x0, y0, x1, y1 = (int(row[k]) for k in ("x0", "y0", "x1", "y1"))
+        assert 0 <= x0 < x1 <= 32 and 0 <= y0 < y1 <= 32
+    for row in rows[:25]:  # the stored parameters redraw the stored image exactly
+        stored = np.asarray(Image.open(small_world / "train" / row["file"]).convert("RGB"))
+        assert np.array_equal(np.asarray(render_scene(SceneParams.from_row(row))), stored)
+
+
+def test_person_box_holds_the_person(small_world: Path) -> None:
+    """Outside the box, a scene with and without its person is identical."""
+    for row in _rows(small_world)[:20]:
+        p = SceneParams.from_row(row)
+        diff = np.any(np.asarray(render_scene(p)) != np.asarray(render_scene(p.replace(tone=""))),
+                      axis=-1)
+        ys, xs = np.nonzero(diff)
+        x0, y0, x1, y1 = (int(row[k]) for k in ("x0", "y0", "x1", "y1"))
+        assert x0 <= xs.min() and xs.max() < x1 and y0 <= ys.min() and ys.max() < y1
+
+
+def test_stimuli_table_matches_files(small_world: Path) -> None:
+    with open(small_world / "stimuli.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 6 * sum(len(v) for v in CONCEPTS.values())
+    for row in rows[::7]:
+        stored = np.asarray(Image.open(small_world / "stimuli" / row["file"]).convert("RGB"))
+        assert np.array_equal(np.asarray(render_scene(SceneParams.from_row(row))), stored)
+        assert row["file"].startswith(row["concept"] + "/")
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
+    kw = {"n_train": 60, "n_stimuli": 3, "size": 32}
+    a = folder_digest(generate_world(tmp_path / "a", seed=5, **kw))
+    b = folder_digest(generate_world(tmp_path / "b", seed=5, **kw))
+    c = folder_digest(generate_world(tmp_path / "c", seed=6, **kw))
+    assert a == b
+    assert a != c
+
+
+def test_size_64_world(tmp_path: Path) -> None:
+    out = generate_world(tmp_path / "big", size=64, n_train=20, n_stimuli=2)
+    img = Image.open(next((out / "train").rglob("*.png")))
+    assert img.size == (64, 64)
+    assert all(int(r["x1"]) <= 64 for r in _rows(out))
+
+
+@pytest.mark.parametrize(("kwargs", "named"), [
+    ({"size": 8}, "size"), ({"size": 32.0}, "size"), ({"n_train": 0}, "n_train"),
+    ({"n_stimuli": 1}, "n_stimuli"), ({"seed": -1}, "seed"), ({"biases": {"age": 0.5}}, "age"),
+    ({"biases": {"valence": 2}}, "valence"),
+])
+def test_bad_arguments_are_named_and_write_nothing(tmp_path: Path, kwargs: dict,
+                                                   named: str) -> None:
+    with pytest.raises(VitbiasError, match=named):
+        generate_world(tmp_path / "w", **{"n_train": 10, "n_stimuli": 2, **kwargs})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failure_midway_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"n": 0}
+    real = generate_mod.render_scene
+
+    def flaky(params: SceneParams) -> Image.Image:
+        calls["n"] += 1
+        if calls["n"] > 30:
+            raise OSError("disk full")
+        return real(params)
+
+    monkeypatch.setattr(generate_mod, "render_scene", flaky)
+    with pytest.raises(OSError, match="disk full"):
+        generate_world(tmp_path / "w", n_train=50, n_stimuli=2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_previous_world_is_kept_when_regeneration_fails(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    out = generate_world(tmp_path / "w", n_train=10, n_stimuli=2, seed=1)
+    before = folder_digest(out)
+    monkeypatch.setattr(generate_mod, "render_scene", lambda p: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        generate_world(out, n_train=10, n_stimuli=2, seed=2)
+    assert folder_digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_world(tmp_path: Path) -> None:
+    victim = tmp_path / "thesis"
+    victim.mkdir()
+    (victim / "chapter1.tex").write_text("precious")
+    with pytest.raises(VitbiasError, match="thesis"):
+        generate_world(victim, n_train=10, n_stimuli=2)
+    assert (victim / "chapter1.tex").read_text() == "precious"
+
+
+def test_rows_read_with_pandas_rerender_too(small_world: Path) -> None:
+    """Downstream code reads metadata with pandas (NaN for absent parts, numpy scalars)."""
+    pd = pytest.importorskip("pandas")
+    for name, root in (("metadata.csv", "train"), ("stimuli.csv", "stimuli")):
+        df = pd.read_csv(small_world / name)
+        for _, row in df.iloc[::9].iterrows():
+            stored = np.asarray(Image.open(small_world / root / row["file"]).convert("RGB"))
+            redrawn = np.asarray(render_scene(SceneParams.from_row(row.to_dict())))
+            assert np.array_equal(redrawn, stored), row["file"]
