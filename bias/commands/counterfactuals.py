@@ -20,9 +20,12 @@ _DIFFEDIT_FLAGS = {"steps": "num_steps", "encode_ratio": "encode_ratio",
                    "mask_draws": "mask_draws"}
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    from bias.editing.selection import DIRECTIONS
+# Literal, not imported from bias.editing.selection (which imports torch): `vitbias --help`
+# must stay fast. tests/editing check that the two agree.
+DIRECTIONS = ("both", "a-to-b", "b-to-a")
 
+
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "counterfactuals", help="edit every person's protected attribute (CDA data)",
         description="Edit images with a diffusion editor so that one protected attribute "

@@ -145,3 +145,10 @@ def test_bad_inputs_fail_cleanly(setup, tmp_path, capsys):
                  "--data", str(broken), "--out", str(tmp_path / "b"), *FAST]) == 2
     assert f"cannot read image {broken / 'train' / first}" in capsys.readouterr().err
     assert not (tmp_path / "b" / "metadata.csv").exists()
+
+
+def test_cli_directions_match_the_library():
+    from bias.commands import counterfactuals as command
+    from bias.editing import selection
+
+    assert command.DIRECTIONS == selection.DIRECTIONS

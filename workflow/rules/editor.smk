@@ -11,7 +11,7 @@ rule train_editor:
         f"{LOGS}/editor/{{world}}.log",
     conda:
         "../envs/vitbias.yaml"
-    threads: 2
+    threads: 1  # small models: one thread per job, two jobs side by side
     resources:
         mem_mb=4000,
         runtime=120,
