@@ -16,6 +16,7 @@ from safetensors.torch import load_file
 from bias.checkpoint import load_checkpoint
 from bias.cli import main
 from bias.errors import VitbiasError
+from bias.objectives.batch_augment import BatchViews
 from bias.sizes import build_backbone
 from bias.training import TrainConfig, train
 from bias.training import data as data_module
@@ -63,10 +64,11 @@ def same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_same_seed_same_weights_any_worker_count(world, tmp_path):
-    train(cfg(world, tmp_path / "a"))
-    train(cfg(world, tmp_path / "b", workers=2))
-    train(cfg(world, tmp_path / "c", seed=1))
+@pytest.mark.parametrize("data_path", ["pil", "memory"])
+def test_same_seed_same_weights_any_worker_count(world, tmp_path, data_path):
+    train(cfg(world, tmp_path / "a", data_path=data_path))
+    train(cfg(world, tmp_path / "b", workers=2, data_path=data_path))
+    train(cfg(world, tmp_path / "c", seed=1, data_path=data_path))
     assert same(weights(tmp_path / "a"), weights(tmp_path / "b"))
     assert not same(weights(tmp_path / "a"), weights(tmp_path / "c"))
     meta_a = json.loads((tmp_path / "a" / "model.json").read_text())
@@ -87,26 +89,30 @@ def test_resume_after_stop_equals_uninterrupted(world, tmp_path, objective):
     assert curves[0] == curves[1] and len(curves[0]) == 2
 
 
-def test_killed_mid_epoch_resumes_from_the_last_epoch(world, tmp_path, monkeypatch):
+@pytest.mark.parametrize("data_path", ["pil", "memory"])
+def test_killed_mid_epoch_resumes_from_the_last_epoch(world, tmp_path, monkeypatch, data_path):
     full, killed = tmp_path / "full", tmp_path / "killed"
-    train(cfg(world, full, objective="simclr"))
-    original = data_module.ViewDataset.__getitem__
+    train(cfg(world, full, objective="simclr", data_path=data_path))
+    # The PIL path makes views per sample, the memory path per batch (3 batches an epoch).
+    target, method, kill_at = ((data_module.ViewDataset, "__getitem__", 12) if data_path == "pil"
+                               else (BatchViews, "apply", 5))
+    original = getattr(target, method)
     calls = {"n": 0}
 
-    def dying(self, index):
-        if self.epoch == 1:
+    def dying(self, *args):
+        if data_path == "memory" or self.epoch == 1:
             calls["n"] += 1
-            if calls["n"] == 12:  # second batch of the second epoch
+            if calls["n"] == kill_at:  # second batch of the second epoch
                 raise KeyboardInterrupt
-        return original(self, index)
+        return original(self, *args)
 
-    monkeypatch.setattr(data_module.ViewDataset, "__getitem__", dying)
+    monkeypatch.setattr(target, method, dying)
     with pytest.raises(KeyboardInterrupt):
-        train(cfg(world, killed, objective="simclr"))
-    monkeypatch.setattr(data_module.ViewDataset, "__getitem__", original)
+        train(cfg(world, killed, objective="simclr", data_path=data_path))
+    monkeypatch.setattr(target, method, original)
     assert load_state(state_path(killed))["epoch"] == 1
     assert not (killed / "model.json").exists()
-    train(cfg(world, killed, objective="simclr"))
+    train(cfg(world, killed, objective="simclr", data_path=data_path))
     assert same(weights(full), weights(killed))
 
 

@@ -5,7 +5,11 @@
         --data-name 2-sided --out models/simclr-cda --epochs 8 --batch-size 128
     torchrun --nproc-per-node 4 -m bias train --objective dino --size vit_small_patch16_224 \\
         --data /imagenet/train --out models/dino-s16 --amp --workers 8
+    vitbias train --objective dino --size micro --data world/train --out m --amp --threads 2
     vitbias train --list          # objectives and sizes with parameter counts
+
+Small data (decoded size under --memory-budget-gb) are decoded once into memory and augmented
+a batch at a time; --data-path pil forces the per-image PIL path.
 
 Killed mid-run, the same command resumes from ``<out>/state/last.pt``; with a complete
 ``<out>/model.json`` of the same arguments it does nothing.
@@ -41,8 +45,18 @@ def register(sub: Any) -> None:
     p.add_argument("--patch-size", type=int, default=None, help="ViT patch size (px)")
     p.add_argument("--objective-arg", action="append", default=[], metavar="KEY=VALUE",
                    help="objective hyper-parameter, e.g. mask_ratio=0.6 (repeatable)")
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    p.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="DataLoader worker processes (PIL data path only)")
+    p.add_argument("--data-path", default="auto", choices=("auto", "memory", "pil"),
+                   help="memory: decode every image once and augment whole batches in torch; "
+                   "pil: per-image PIL transforms in DataLoader workers; auto (default): "
+                   "memory when the decoded images fit --memory-budget-gb")
+    p.add_argument("--memory-budget-gb", type=float, default=2.0,
+                   help="largest decoded training data for the in-memory path (default 2)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: OMP_NUM_THREADS, else all cores)")
+    p.add_argument("--amp", action="store_true",
+                   help="bf16 autocast on CUDA, or on a CPU with native bf16 (AVX512-BF16)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--drop-state", action="store_true",
                    help="delete <out>/state after a successful run")
@@ -96,7 +110,9 @@ def run(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay, warmup_epochs=args.warmup_epochs,
         clip_grad=args.clip_grad, seed=args.seed, img_size=args.img_size,
         patch_size=args.patch_size, objective_kwargs=parse_objective_args(args.objective_arg),
-        data_name=args.data_name, workers=args.workers, amp=args.amp, device=args.device,
+        data_name=args.data_name, workers=args.workers, data_path=args.data_path,
+        memory_budget_gb=args.memory_budget_gb, threads=args.threads, amp=args.amp,
+        device=args.device,
         keep_state=not args.drop_state, overwrite=args.overwrite)
     train(cfg)
     return 0

@@ -19,7 +19,9 @@ group them; ``paradigm`` is the finer kind.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import functools
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -63,6 +65,25 @@ class Objective(nn.Module):
     def config(self) -> dict[str, Any]:
         """The objective's hyper-parameters, recorded in model.json (JSON-safe)."""
         return {}
+
+
+LossFn = TypeVar("LossFn", bound=Callable[..., Tensor])
+
+
+def full_precision(loss: LossFn) -> LossFn:
+    """Run a loss in float32 even inside bf16 autocast (``--amp``): its tensor arguments are
+    cast to float and autocast is off, so logits sharpened by small temperatures (DINO's
+    0.04) and softmax normalisers keep their precision; the backbone stays in bf16."""
+
+    @functools.wraps(loss)
+    def wrapper(*args: Any, **kwargs: Any) -> Tensor:
+        device = next((a.device.type for a in args if isinstance(a, Tensor)), "cpu")
+        args = tuple(a.float() if isinstance(a, Tensor) and a.is_floating_point() else a
+                     for a in args)
+        with torch.autocast(device, enabled=False):
+            return loss(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def embed(backbone: nn.Module, images: Tensor) -> Tensor:

@@ -22,9 +22,10 @@ from lightly.utils.scheduler import cosine_schedule
 from torch import Tensor, nn
 
 from bias.objectives.augment import ViewSpec
-from bias.objectives.base import Batch, Objective, embed
+from bias.objectives.base import Batch, Objective, embed, full_precision
 
 
+@full_precision
 def dino_loss(student_out: Tensor, teacher_out: Tensor, center: Tensor,
               student_temp: float = 0.1, teacher_temp: float = 0.04) -> Tensor:
     """Cross-entropy between teacher and student crop distributions -> scalar.

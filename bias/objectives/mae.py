@@ -19,10 +19,11 @@ from lightly.models.utils import set_at_index
 from torch import Tensor, nn
 
 from bias.objectives.augment import ViewSpec
-from bias.objectives.base import Batch, Objective
+from bias.objectives.base import Batch, Objective, full_precision
 from bias.objectives.masking import masked_mean, patch_targets, random_patch_mask
 
 
+@full_precision
 def mae_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     """Mean squared error per patch, averaged over masked patches -> scalar.
 

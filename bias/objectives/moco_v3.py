@@ -22,9 +22,10 @@ from lightly.utils.scheduler import cosine_schedule
 from torch import Tensor, nn
 
 from bias.objectives.augment import ViewSpec
-from bias.objectives.base import Batch, Objective, embed
+from bias.objectives.base import Batch, Objective, embed, full_precision
 
 
+@full_precision
 def moco_v3_loss(q: Tensor, k: Tensor, temperature: float = 0.2, offset: int = 0) -> Tensor:
     """InfoNCE of queries q (B, K) against keys k (N, K) -> scalar, scaled by 2·temperature.
 

@@ -11,9 +11,10 @@ from lightly.models.modules import SimCLRProjectionHead
 from torch import Tensor, nn
 
 from bias.objectives.augment import ViewSpec
-from bias.objectives.base import Batch, Objective, embed, world_size
+from bias.objectives.base import Batch, Objective, embed, full_precision, world_size
 
 
+@full_precision
 def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5,
             gather_distributed: bool = False) -> Tensor:
     """NT-Xent of two views' projections z1, z2 (B, K) -> scalar.

@@ -13,11 +13,12 @@ import torch
 from torch import Tensor, nn
 
 from bias.objectives.augment import ViewSpec
-from bias.objectives.base import Batch, Objective
+from bias.objectives.base import Batch, Objective, full_precision
 from bias.objectives.mae import wrap_masked
 from bias.objectives.masking import block_patch_mask, masked_mean, patch_targets
 
 
+@full_precision
 def simmim_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     """Mean absolute error per patch, averaged over masked patches -> scalar.
 

@@ -11,9 +11,10 @@ from torch import Tensor, nn
 
 from bias.errors import VitbiasError
 from bias.objectives.augment import ViewSpec
-from bias.objectives.base import Batch, Objective
+from bias.objectives.base import Batch, Objective, full_precision
 
 
+@full_precision
 def classification_loss(logits: Tensor, labels: Tensor, label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of logits (B, C) against labels (B,) int64, optionally label-smoothed."""
     return F.cross_entropy(logits, labels, label_smoothing=label_smoothing)

@@ -4,8 +4,8 @@ The *identity* of a run — objective and its arguments, size, geometry, optimis
 seed, epochs and the training data (folders + content hash) — is stored in ``model.json``
 (``train_config``) and in the resumable state. A rerun with the same identity and a complete
 ``model.json`` is a no-op; a state written under another identity is never resumed.
-Device, workers, AMP and output options do not change what is being trained, so they are not
-part of it.
+Device, workers, threads, AMP, the data path (in-memory batches or per-sample PIL) and output
+options do not change what is being trained, so they are not part of it.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ class TrainConfig:
     objective_kwargs: dict[str, Any] = field(default_factory=dict)
     data_name: str | None = None
     workers: int = 0
+    data_path: str = "auto"  # auto | memory | pil, see bias.training.loaders
+    memory_budget_gb: float = 2.0  # auto: decode into memory when the images fit this
+    threads: int | None = None  # torch CPU threads; None: torch's default (OMP_NUM_THREADS)
     amp: bool = False
     device: str = "auto"
     keep_state: bool = True

@@ -6,6 +6,9 @@ train with AdamW + warmup-cosine (timm's optimizer factory and scheduler), save 
 after every epoch and, at the end, the checkpoint (``model.safetensors``, then ``model.json``
 last). A folder with a complete ``model.json`` of the same run identity is left alone.
 
+Batches come from :mod:`bias.training.loaders`: small data are decoded once and augmented a
+batch at a time in torch, large data per image with PIL in DataLoader workers (``data_path``).
+
 Determinism on CPU: the model is initialised under ``torch.manual_seed(seed)``, the sampler
 shuffles by (seed, epoch), every sample's views are seeded by (seed, epoch, index) and the
 objective's masks by (seed, epoch, rank); deterministic algorithms are switched on for CPU
@@ -32,11 +35,13 @@ from bias.checkpoint import META, WEIGHTS, save_checkpoint
 from bias.errors import VitbiasError
 from bias.io import versions
 from bias.objectives import create_objective, objective_class
-from bias.objectives.augment import build_view_transform, derive_seed
+from bias.objectives.augment import derive_seed
 from bias.sizes import build_backbone, get_size, param_count, resolve_size
 from bias.training import dist
 from bias.training.config import TrainConfig, identity_diff
-from bias.training.data import DataInfo, ViewDataset, open_folders
+from bias.training.cpu import amp_enabled, thread_budget, unfuse_attention
+from bias.training.data import DataInfo, open_folders
+from bias.training.loaders import make_batches
 from bias.training.state import load_state, restore, save_state, state_path
 
 log = logging.getLogger(__name__)
@@ -122,9 +127,9 @@ class _Run:
                                         kwargs["num_classes"])
         self.objective = create_objective(cfg.objective, backbone, seed=cfg.seed,
                                           **_objective_kwargs(cfg)).to(device)
+        if device.type == "cpu" and amp_enabled(cfg.amp, device):
+            unfuse_attention(self.objective)
         self.img_size = kwargs["img_size"]
-        transform = build_view_transform(self.objective.views, self.img_size, MEAN, STD)
-        self.data = ViewDataset(dataset, transform, cfg.seed)
         per_rank = cfg.batch_size // env.world_size
         if per_rank < 2:
             raise VitbiasError(f"--batch-size {cfg.batch_size} gives {per_rank} image(s) per "
@@ -134,10 +139,15 @@ class _Run:
         if self.steps_per_epoch == 0:
             raise VitbiasError(f"{info.n_images} training images are fewer than one batch of "
                                f"{cfg.batch_size}; lower --batch-size")
+        self.batches = make_batches(cfg, dataset, self.objective.views, self.img_size, MEAN,
+                                    STD, per_rank, env.rank, env.world_size, device)
         self.total = self.steps_per_epoch * cfg.epochs
         warmup = min(round(cfg.warmup_epochs * self.steps_per_epoch), self.total // 2)
+        # Fused AdamW: one kernel for all parameters (4x faster steps than the per-tensor loop
+        # on the CPU; a ~1 % share of a micro step, but free).
         self.optimizer = create_optimizer_v2(self.objective, "adamw", lr=cfg.lr,
-                                             weight_decay=cfg.weight_decay)
+                                             weight_decay=cfg.weight_decay,
+                                             fused=device.type in ("cpu", "cuda"))
         self.scheduler = CosineLRScheduler(
             self.optimizer, t_initial=max(1, self.total - warmup), lr_min=cfg.lr * 0.01,
             warmup_t=warmup, warmup_lr_init=cfg.lr * 0.01, warmup_prefix=True,
@@ -155,18 +165,6 @@ class _Run:
             self.model = DistributedDataParallel(module, device_ids=ids,
                                                  find_unused_parameters=True)
 
-    def loader(self, epoch: int) -> Any:
-        from torch.utils.data import DataLoader, DistributedSampler
-
-        self.data.set_epoch(epoch)
-        sampler = DistributedSampler(self.data, num_replicas=self.env.world_size,
-                                     rank=self.env.rank, shuffle=True, seed=self.cfg.seed,
-                                     drop_last=True)
-        sampler.set_epoch(epoch)
-        return DataLoader(self.data, batch_size=self.per_rank, sampler=sampler, drop_last=True,
-                          num_workers=self.cfg.workers, pin_memory=self.device.type == "cuda",
-                          generator=torch.Generator().manual_seed(self.cfg.seed))
-
     def epoch(self, epoch: int) -> float:
         """Train one epoch; returns its mean loss over steps and processes."""
         cfg, dev = self.cfg, self.device
@@ -174,8 +172,9 @@ class _Run:
         self.objective.generator.manual_seed(derive_seed(cfg.seed, epoch, self.env.rank, 1))
         step0, seen, start = epoch * self.steps_per_epoch, 0, time.perf_counter()
         loss_sum = torch.zeros((), device=dev)  # summed on device: no host sync per step
-        amp = cfg.amp and dev.type == "cuda"
-        bar = tqdm(self.loader(epoch), total=self.steps_per_epoch, leave=False, mininterval=1,
+        amp = amp_enabled(cfg.amp, dev)
+        bar = tqdm(self.batches.epoch(epoch), total=self.steps_per_epoch, leave=False,
+                   mininterval=1,
                    desc=f"{cfg.objective} epoch {epoch + 1}/{cfg.epochs}", unit="batch",
                    disable=not self.env.is_main)
         for i, (views, labels) in enumerate(bar):
@@ -224,7 +223,8 @@ def _meta(run: _Run, info: DataInfo, identity: dict[str, Any], curve: list[float
                         "std": list(STD), "interpolation": "bicubic", "crop_pct": 1.0,
                         "crop_mode": "center"},
         "train_config": identity, "device": run.device.type, "world_size": run.env.world_size,
-        "amp": bool(cfg.amp and run.device.type == "cuda"), "train_seconds": round(seconds, 3),
+        "data_path": run.batches.path, "threads": torch.get_num_threads(),
+        "amp": amp_enabled(cfg.amp, run.device), "train_seconds": round(seconds, 3),
         "versions": {**versions(), "lightly": version("lightly")},
     }
 
@@ -248,11 +248,17 @@ def train(cfg: TrainConfig, *, stop_after_epochs: int | None = None) -> Path | N
         log.info("%s is already trained with these arguments: nothing to do", out)
         return out
     device = resolve_device(cfg.device)
-    if cfg.amp and device.type != "cuda":
-        log.warning("--amp applies to CUDA only; training on %s in float32", device.type)
+    if cfg.amp and not amp_enabled(cfg.amp, device):
+        log.warning("--amp needs CUDA or a CPU with native bfloat16 (AVX512-BF16 / AMX); "
+                    "training on %s in float32", device.type)
     env = dist.setup(device.type)
     try:
-        return _train(cfg, dataset, info, arch, kwargs, identity, env, device, stop_after_epochs)
+        with thread_budget(cfg.threads):
+            log.info("training on %s with %d CPU thread(s)%s", device.type,
+                     torch.get_num_threads(), ", bf16 autocast" if amp_enabled(cfg.amp, device)
+                     else "")
+            return _train(cfg, dataset, info, arch, kwargs, identity, env, device,
+                          stop_after_epochs)
     finally:
         dist.teardown(env)
 
