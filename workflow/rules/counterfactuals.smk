@@ -9,6 +9,7 @@ rule counterfactuals:
         meta=f"{R}/counterfactuals/{{dataset}}/{{direction}}/edits.json",
     log:
         f"{LOGS}/counterfactuals/{{dataset}}/{{direction}}.log",
+    priority: 10  # the critical path of CDA: start it before the other training
     conda:
         "../envs/vitbias.yaml"
     threads: 1  # small models: one thread per job, two jobs side by side

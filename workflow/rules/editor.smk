@@ -9,6 +9,7 @@ rule train_editor:
         editor=f"{R}/editors/{{world}}/editor.json",
     log:
         f"{LOGS}/editor/{{world}}.log",
+    priority: 20  # the critical path of CDA: start it before the other training
     conda:
         "../envs/vitbias.yaml"
     threads: 1  # small models: one thread per job, two jobs side by side
