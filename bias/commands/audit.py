@@ -13,12 +13,10 @@ import logging
 from pathlib import Path
 
 from bias.commands.embed import add_embedding_options, embed_options
+from bias.commands.test import ALTERNATIVE_CHOICES, CORRECTION_CHOICES, add_test_options
 
 log = logging.getLogger(__name__)
-
-# Literal (not imported from bias.association) so that `vitbias --help` stays fast.
-ALTERNATIVE_CHOICES = ("greater", "less", "two-sided")
-CORRECTION_CHOICES = ("holm", "bh", "none")
+__all__ = ["ALTERNATIVE_CHOICES", "CORRECTION_CHOICES", "register", "run"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,20 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_embedding_options(p)
-    p.add_argument("--catalog", default=None, type=Path, metavar="FILE",
-                   help="test catalog YAML (default: the shipped iEAT catalog)")
-    p.add_argument("--tests", nargs="+", metavar="NAME", help="run only these tests")
-    p.add_argument("--permutations", type=int, default=100_000, metavar="N",
-                   help="Monte Carlo permutations when exact enumeration is too large")
-    p.add_argument("--exact-bound", type=int, default=1_000_000, metavar="N",
-                   help="enumerate all partitions when there are at most N")
-    p.add_argument("--seed", type=int, default=0, help="seed of permutations and bootstrap")
-    p.add_argument("--alternative", choices=ALTERNATIVE_CHOICES, default="greater")
-    p.add_argument("--correction", choices=CORRECTION_CHOICES, default="holm",
-                   help="multiple-comparison correction per layer and pooling")
-    p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
-                   help="bootstrap resamples for the CI of d (0: no interval)")
-    p.add_argument("--confidence", type=float, default=0.95)
+    add_test_options(p, family="layer and pooling")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     p.set_defaults(func=run)
 

@@ -31,7 +31,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--embeddings", nargs="+", required=True, metavar="[NAME=]DIR|FILE.npz",
                    help="embedding folder(s) or table(s); one model each, named NAME or by "
                         "its folder/file stem")
-    p.add_argument("--catalog", default=None, metavar="FILE",
+    add_test_options(p, family="model, layer and pooling")
+    p.add_argument("--sc-out", default=None, metavar="FILE.csv",
+                   help="also run the single-category tests (SC-EAT) and write them here")
+    p.add_argument("--out", required=True, metavar="FILE.csv", help="output CSV")
+    p.set_defaults(func=run)
+
+
+def add_test_options(p: argparse.ArgumentParser, family: str) -> None:
+    """The catalog and statistics options shared by `vitbias test` and `vitbias audit`."""
+    p.add_argument("--catalog", default=None, type=Path, metavar="FILE",
                    help="test catalog YAML (default: the shipped iEAT catalog)")
     p.add_argument("--tests", nargs="+", metavar="NAME", help="run only these tests")
     p.add_argument("--permutations", type=int, default=100_000, metavar="N",
@@ -41,14 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of permutations and bootstrap")
     p.add_argument("--alternative", choices=ALTERNATIVE_CHOICES, default="greater")
     p.add_argument("--correction", choices=CORRECTION_CHOICES, default="holm",
-                   help="multiple-comparison correction per model, layer and pooling")
+                   help=f"multiple-comparison correction per {family}")
     p.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="bootstrap resamples for the CI of d (0: no interval)")
     p.add_argument("--confidence", type=float, default=0.95, help="CI level (default 0.95)")
-    p.add_argument("--sc-out", default=None, metavar="FILE.csv",
-                   help="also run the single-category tests (SC-EAT) and write them here")
-    p.add_argument("--out", required=True, metavar="FILE.csv", help="output CSV")
-    p.set_defaults(func=run)
 
 
 def load_tables(paths: list[str], concepts: set[str]) -> dict:
