@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e ".[dev,slurm]"
 	touch $(STAMP)
 
+# The rules call `vitbias`: put the environment's scripts first on PATH.
 demo: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) --configfile config/config.yaml
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n $(CORES) --dist loadfile
