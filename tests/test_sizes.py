@@ -9,13 +9,7 @@ import torch
 from bias.errors import VitbiasError
 from bias.sizes import build_backbone, describe_sizes, param_count, resolve_size, size_names
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def vit_params(img: int, patch: int, dim: int, depth: int, classes: int = 0) -> int:

@@ -25,12 +25,7 @@ from bias.training.state import load_state, state_path
 CLASSES = ("cat", "dog", "fox")
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def write_folder(root: Path, seed: int, classes=CLASSES, per_class: int = 8) -> Path:

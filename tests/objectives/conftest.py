@@ -4,12 +4,8 @@ threads turn a 0.3 s test into 30 s."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _objectives_on_one_thread(one_torch_thread):
+    """Every objective test runs on one torch thread (tests/conftest.py)."""

@@ -19,13 +19,7 @@ from bias.objectives.batch_augment import build_batch_view_transform
 from bias.training.data import open_folders
 from bias.training.memory import MemoryBatches, choose_path, decode_images
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def write_folder(root: Path, seed: int, classes=("b", "a", "c"), per_class: int = 5,
