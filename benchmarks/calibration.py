@@ -59,20 +59,38 @@ def sensitivity(tidy: pd.DataFrame) -> pd.DataFrame:
     return best[[*keys, "planted_beta", "layer", "d", "p", "seeds", "detected"]]
 
 
+def null_kind(tidy: pd.DataFrame) -> pd.Series:
+    """Which β = 0 family a result belongs to: ``control world`` (every test of a world with
+    no planted bias), ``null pair`` (a test with the tee/ell pair) or ``crossed`` (targets
+    and attributes of two different planted biases, e.g. tone with career)."""
+    control = tidy.groupby("dataset")["planted_beta"].transform(lambda b: (b == 0).all())
+    null = tidy["x"].str.startswith("null/") | tidy["a"].str.startswith("null/")
+    kind = pd.Series("crossed", index=tidy.index)
+    kind[null] = "null pair"
+    kind[control] = "control world"
+    return kind
+
+
 def specificity(tidy: pd.DataFrame) -> pd.DataFrame:
-    """Share of significant β = 0 results per world × objective, final and best layer."""
-    null = tidy[tidy["planted_beta"] == 0]
-    keys = ["dataset", "objective", "size", "seed", "pooling", "test"]
+    """Share of significant β = 0 results per family × objective, final and best layer.
+
+    The acceptance families are ``control world`` and ``null pair``; ``crossed`` (β = 0
+    tests on the biased world whose targets carry the other planted bias) is shown apart:
+    there the target groups are encoded by the model, which the iEAT's permutation null
+    (exchangeable targets) does not allow for.
+    """
+    null = tidy[tidy["planted_beta"] == 0].assign(family=lambda t: null_kind(t))
+    keys = ["family", "dataset", "objective", "size", "seed", "pooling", "test"]
     last = null[null["layer"] == null.groupby(keys[:-1])["layer"].transform("max")]
     n_layers = null.groupby(keys)["layer"].transform("nunique")
     searched = null.assign(p_best=(null["p_adjusted"] * n_layers).clip(upper=1.0))
     best = searched.loc[searched.groupby(keys)["effect_size"].idxmax()]
-    final = last.groupby(["dataset", "objective"])["p_adjusted"].apply(
-        lambda p: (p < ALPHA).mean()).rename("final_layer")
-    chosen = best.groupby(["dataset", "objective"])["p_best"].apply(
-        lambda p: (p < ALPHA).mean()).rename("best_layer_bonferroni")
-    counts = last.groupby(["dataset", "objective"]).size().rename("results")
-    return pd.concat([counts, final, chosen], axis=1).reset_index()
+    by = ["family", "objective"]
+    final = last.groupby(by)["p_adjusted"].apply(lambda p: (p < ALPHA).mean())
+    chosen = best.groupby(by)["p_best"].apply(lambda p: (p < ALPHA).mean())
+    counts = last.groupby(by).size().rename("results")
+    return pd.concat([counts, final.rename("final_layer"),
+                      chosen.rename("best_layer_bonferroni")], axis=1).reset_index()
 
 
 def markdown(sens: pd.DataFrame, spec: pd.DataFrame, timing: dict | None) -> str:
@@ -89,13 +107,26 @@ def markdown(sens: pd.DataFrame, spec: pd.DataFrame, timing: dict | None) -> str
               f"{int((by_obj > 0.5).sum())} of {len(by_obj)}.", "",
               "## Specificity (β = 0 tests: share significant at adjusted p < 0.05)", "",
               spec.to_markdown(index=False, floatfmt=".3f"), "",
-              f"Overall: final layer {_overall(spec, 'final_layer'):.3f}, best layer with "
-              f"Bonferroni over layers {_overall(spec, 'best_layer_bonferroni'):.3f}.", ""]
+              _acceptance(spec), ""]
     return "\n".join(lines)
 
 
 def _overall(spec: pd.DataFrame, col: str) -> float:
     return float((spec[col] * spec["results"]).sum() / spec["results"].sum())
+
+
+def _acceptance(spec: pd.DataFrame) -> str:
+    """The acceptance numbers: control world and null pair pooled; crossed apart."""
+    accepted = spec[spec["family"].isin(["control world", "null pair"])]
+    crossed = spec[spec["family"] == "crossed"]
+    text = (f"Control world and null pair ({int(accepted['results'].sum())} results): final "
+            f"layer {_overall(accepted, 'final_layer'):.3f}, best layer with Bonferroni over "
+            f"layers {_overall(accepted, 'best_layer_bonferroni'):.3f} (goal: at most 0.10).")
+    if len(crossed):
+        text += (f" Crossed tests on the biased world ({int(crossed['results'].sum())} "
+                 f"results): final layer {_overall(crossed, 'final_layer'):.3f}, best layer "
+                 f"{_overall(crossed, 'best_layer_bonferroni'):.3f}.")
+    return text
 
 
 def main() -> int:

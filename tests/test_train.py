@@ -176,6 +176,28 @@ def test_folders_concatenate_and_class_lists_must_agree(world, tmp_path):
     assert not (tmp_path / "never").exists()
 
 
+@pytest.mark.parametrize("data_path", ["pil", "memory"])
+def test_samples_per_epoch_fixes_the_steps_whatever_the_data_size(world, tmp_path, data_path):
+    """CDA runs add images; --samples-per-epoch keeps their step count equal to the original."""
+    extra = write_folder(tmp_path / "cf" / "train", seed=1, per_class=8)
+    base = {"objective": "supervised", "epochs": 3, "data_path": data_path}
+    train(cfg(world, tmp_path / "orig", **base))
+    train(cfg([world, extra], tmp_path / "cda", samples_per_epoch=24, **base))
+    train(cfg([world, extra], tmp_path / "cda2", samples_per_epoch=24, **base))
+    train(cfg([world, extra], tmp_path / "full", **base))
+    meta = {k: json.loads((tmp_path / k / "model.json").read_text())
+            for k in ("orig", "cda", "full")}
+    assert meta["orig"]["steps"] == meta["cda"]["steps"] == 3 * 24 // 8
+    assert meta["full"]["steps"] == 3 * 48 // 8
+    assert meta["cda"]["samples_per_epoch"] == 24 and meta["full"]["samples_per_epoch"] == 48
+    assert len(meta["cda"]["loss_curve"]) == 3
+    assert same(weights(tmp_path / "cda"), weights(tmp_path / "cda2"))  # seeded subsets
+    assert not same(weights(tmp_path / "cda"), weights(tmp_path / "full"))
+    with pytest.raises(VitbiasError, match="--samples-per-epoch must be >= 1"):
+        train(cfg(world, tmp_path / "never", samples_per_epoch=0))
+    assert not (tmp_path / "never").exists()
+
+
 def test_bad_input_errors_leave_no_output(world, tmp_path):
     never = tmp_path / "never"
     with pytest.raises(VitbiasError, match=r"not found: .*missing"):

@@ -38,6 +38,10 @@ def register(sub: Any) -> None:
     p.add_argument("--batch-size", type=int, default=128, help="global batch size")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (AdamW)")
     p.add_argument("--weight-decay", type=float, default=0.05)
+    p.add_argument("--samples-per-epoch", type=int, default=None, metavar="N",
+                   help="images per epoch, a fresh random subset each epoch (default: all); "
+                        "set it to the size of the original data to give CDA runs the same "
+                        "number of steps")
     p.add_argument("--warmup-epochs", type=float, default=1.0)
     p.add_argument("--clip-grad", type=float, default=None, help="max gradient norm")
     p.add_argument("--seed", type=int, default=0)
@@ -108,7 +112,8 @@ def run(args: argparse.Namespace) -> int:
         objective=args.objective, size=args.size, data=list(args.data), out=args.out,
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         weight_decay=args.weight_decay, warmup_epochs=args.warmup_epochs,
-        clip_grad=args.clip_grad, seed=args.seed, img_size=args.img_size,
+        clip_grad=args.clip_grad, seed=args.seed, samples_per_epoch=args.samples_per_epoch,
+        img_size=args.img_size,
         patch_size=args.patch_size, objective_kwargs=parse_objective_args(args.objective_arg),
         data_name=args.data_name, workers=args.workers, data_path=args.data_path,
         memory_budget_gb=args.memory_budget_gb, threads=args.threads, amp=args.amp,

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 IDENTITY_FIELDS = ("objective", "objective_kwargs", "size", "img_size", "patch_size", "epochs",
-                   "batch_size", "lr", "weight_decay", "warmup_epochs", "clip_grad", "seed")
+                   "batch_size", "lr", "weight_decay", "warmup_epochs", "clip_grad", "seed",
+                   "samples_per_epoch")
 
 
 @dataclass
@@ -33,6 +34,10 @@ class TrainConfig:
     warmup_epochs: float = 1.0
     clip_grad: float | None = None
     seed: int = 0
+    # Images drawn (a fresh random subset each epoch) per epoch; None: all of them. Fixing it
+    # to the size of the original data gives CDA runs the same number of optimiser steps as
+    # the run without counterfactuals, so a change in bias is not a change in training length.
+    samples_per_epoch: int | None = None
     img_size: int | None = None
     patch_size: int | None = None
     objective_kwargs: dict[str, Any] = field(default_factory=dict)

@@ -135,7 +135,12 @@ class _Run:
             raise VitbiasError(f"--batch-size {cfg.batch_size} gives {per_rank} image(s) per "
                                "process; at least 2 are needed")
         self.per_rank = per_rank
-        self.steps_per_epoch = (info.n_images // env.world_size) // per_rank
+        if cfg.samples_per_epoch is not None and cfg.samples_per_epoch < 1:
+            raise VitbiasError(f"--samples-per-epoch must be >= 1, got {cfg.samples_per_epoch}")
+        per_epoch = min(info.n_images, cfg.samples_per_epoch or info.n_images)
+        # Both batch sources shuffle every image each epoch; taking the first steps_per_epoch
+        # batches of that order draws a fresh random subset when samples_per_epoch is set.
+        self.steps_per_epoch = (per_epoch // env.world_size) // per_rank
         if self.steps_per_epoch == 0:
             raise VitbiasError(f"{info.n_images} training images are fewer than one batch of "
                                f"{cfg.batch_size}; lower --batch-size")
@@ -177,7 +182,7 @@ class _Run:
                    mininterval=1,
                    desc=f"{cfg.objective} epoch {epoch + 1}/{cfg.epochs}", unit="batch",
                    disable=not self.env.is_main)
-        for i, (views, labels) in enumerate(bar):
+        for i, (views, labels) in zip(range(self.steps_per_epoch), bar, strict=False):
             views = [v.to(dev, non_blocking=True) for v in views]
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
                 loss = self.model((views, labels.to(dev, non_blocking=True)))
@@ -216,7 +221,8 @@ def _meta(run: _Run, info: DataInfo, identity: dict[str, Any], curve: list[float
         "img_size": run.img_size, "patch_size": int(obj.backbone.patch_embed.patch_size[0]),
         "data": info.name, "data_folders": info.folders, "data_hash": info.hash,
         "n_images": info.n_images, "classes": info.classes, "seed": cfg.seed,
-        "epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr,
+        "epochs": cfg.epochs, "batch_size": cfg.batch_size,
+        "samples_per_epoch": run.steps_per_epoch * cfg.batch_size, "lr": cfg.lr,
         "weight_decay": cfg.weight_decay, "steps": run.total, "loss_curve": curve,
         "final_loss": curve[-1],
         "data_config": {"input_size": [3, run.img_size, run.img_size], "mean": list(MEAN),

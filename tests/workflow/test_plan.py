@@ -31,16 +31,17 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("config, expected", [
-    # 3 objectives on the biased world (original, 2-sided) and on the control (original)
-    ("config/config.yaml", {"world": 2, "train": 9, "train_editor": 1, "counterfactuals": 2,
-                            "embed": 9, "association": 9, "report": 1}),
+    # 3 objectives on the biased world (original, 1-sided, 2-sided) and on the control
+    ("config/config.yaml", {"world": 2, "train": 12, "train_editor": 1, "counterfactuals": 2,
+                            "embed": 12, "association": 12, "report": 1}),
     ("config/smoke.yaml", {"world": 1, "train": 4, "train_editor": 1, "counterfactuals": 1,
                            "embed": 4, "association": 4, "report": 1}),
     # 5 objectives x 2 sizes x 3 data x 2 seeds trained, 14 published checkpoints loaded
     ("config/paper.yaml", {"train": 60, "counterfactuals": 2, "embed": 74, "report": 1}),
 ])
 def test_dry_run_plans_the_study(config, expected, tmp_path):
-    proc = snakemake("-n", "--configfile", config, "--directory", str(ROOT))
+    # --forceall: plan every job, whatever an earlier run left in results/
+    proc = snakemake("-n", "--forceall", "--configfile", config, "--directory", str(ROOT))
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = planned_jobs(proc)
     for rule, n in expected.items():
@@ -74,3 +75,18 @@ def test_lint_and_format_are_clean():
     fmt = subprocess.run([str(Path(sys.executable).parent / "snakefmt"), "--check", "Snakefile",
                           "workflow/rules"], cwd=ROOT, capture_output=True, text=True)
     assert fmt.returncode == 0, fmt.stderr[-2000:]
+
+
+def test_cda_runs_get_the_original_step_count_and_objectives_their_own_flags():
+    proc = snakemake("-n", "--forceall", "-p", "--configfile", "config/config.yaml")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    n_original = cfg["worlds"]["biased"]["train"]
+    trains = [line.removeprefix("Shell command: ") for line in proc.stdout.splitlines()
+              if line.startswith("Shell command: vitbias train ")]
+    assert len(trains) == 12
+    for line in trains:
+        cda = "--data-name 1-sided" in line or "--data-name 2-sided" in line
+        assert (f"--samples-per-epoch {n_original}" in line) == cda, line
+        supervised = "--objective supervised" in line
+        assert ("--lr 3e-3 --objective-arg min_scale=1.0" in line) == supervised, line

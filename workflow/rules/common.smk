@@ -1,6 +1,8 @@
 # Helpers shared by the rules: the study grid as a list of model ids, and their inputs.
 # Rules only declare; everything that computes lives in the `bias` package.
+import functools
 import json
+import os
 import shlex
 from pathlib import Path
 
@@ -149,3 +151,18 @@ def editor_inputs(wildcards):
 
 def optional_flag(flag, value):
     return f"{flag} {value}" if value not in (None, "", False) else ""
+
+
+@functools.cache
+def original_image_count(dataset):
+    """Training images of the original data: the world's size, or counted in the folder."""
+    if dataset in WORLDS:
+        return WORLDS[dataset]["train"]
+    return sum(len(files) for _, _, files in os.walk(DATASETS[dataset]["train"]))
+
+
+def equal_steps_flag(wildcards):
+    """--samples-per-epoch for CDA variants under train.equal_steps, else nothing."""
+    if wildcards.variant == "original" or not TRAIN["equal_steps"]:
+        return ""
+    return f"--samples-per-epoch {original_image_count(wildcards.dataset)}"

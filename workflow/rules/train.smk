@@ -23,9 +23,12 @@ rule train:
         batch=TRAIN["batch_size"],
         img=optional_flag("--img-size", TRAIN["img_size"]),
         patch=optional_flag("--patch-size", TRAIN["patch_size"]),
-        extra=TRAIN["extra_args"],
+        extra=lambda wc: " ".join(
+            (TRAIN["extra_args"], TRAIN["objective_args"].get(wc.objective, ""))
+        ),
+        steps=equal_steps_flag,
     shell:
         "vitbias train --objective {wildcards.objective} --size {wildcards.size} {params.data}"
         " --data-name {wildcards.variant} --out {params.out} --epochs {params.epochs}"
         " --batch-size {params.batch} --seed {wildcards.seed} {params.img} {params.patch}"
-        " {params.extra} > {log} 2>&1"
+        " {params.steps} {params.extra} > {log} 2>&1"
