@@ -79,7 +79,8 @@ def specificity(tidy: pd.DataFrame) -> pd.DataFrame:
     there the target groups are encoded by the model, which the iEAT's permutation null
     (exchangeable targets) does not allow for.
     """
-    null = tidy[tidy["planted_beta"] == 0].assign(family=lambda t: null_kind(t))
+    # The family needs the whole table: a world is a control when none of its tests is planted
+    null = tidy.assign(family=null_kind(tidy))[tidy["planted_beta"] == 0]
     keys = ["family", "dataset", "objective", "size", "seed", "pooling", "test"]
     last = null[null["layer"] == null.groupby(keys[:-1])["layer"].transform("max")]
     n_layers = null.groupby(keys)["layer"].transform("nunique")

@@ -1,0 +1,65 @@
+"""benchmarks/calibration.py: which results count as sensitivity and specificity, and how."""
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def calibration():
+    spec = importlib.util.spec_from_file_location("calibration",
+                                                  ROOT / "benchmarks" / "calibration.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def row(dataset, test, x, a, beta, layer, d, p, seed=0):
+    return {"dataset": dataset, "objective": "mae", "size": "micro", "seed": seed,
+            "pooling": "cls", "layer": layer, "test": test, "x": x, "a": a,
+            "planted_beta": beta, "effect_size": d, "p_value": p, "p_adjusted": p}
+
+
+def tidy():
+    rows = []
+    for layer, (d, p) in enumerate([(0.2, 0.30), (0.9, 0.004)]):  # planted: found at layer 1
+        rows.append(row("biased", "Tone-Valence", "tone/light", "valence/pleasant", 0.8,
+                        layer, d, p))
+        rows.append(row("biased", "Tone-Null", "tone/light", "null/tee", 0.0, layer, d, p))
+        rows.append(row("biased", "Tone-Career", "tone/light", "career/career", 0.0, layer,
+                        0.1, 0.4))
+        rows.append(row("control", "Tone-Valence", "tone/light", "valence/pleasant", 0.0,
+                        layer, 0.1, [0.5, 0.03][layer]))
+    return pd.DataFrame(rows)
+
+
+def test_null_families(calibration):
+    t = tidy()
+    kinds = dict(zip(t["dataset"] + ":" + t["test"], calibration.null_kind(t), strict=True))
+    assert kinds == {"biased:Tone-Valence": "crossed", "biased:Tone-Null": "null pair",
+                     "biased:Tone-Career": "crossed", "control:Tone-Valence": "control world"}
+
+
+def test_sensitivity_takes_the_best_layer(calibration):
+    sens = calibration.sensitivity(tidy())
+    assert len(sens) == 1
+    got = sens.iloc[0]
+    assert got["layer"] == 1 and got["d"] == 0.9 and bool(got["detected"])
+
+
+def test_specificity_final_layer_and_bonferroni_over_layers(calibration):
+    spec = calibration.specificity(tidy()).set_index("family")
+    # null pair: significant at the final layer (p 0.004); best layer p 0.004 x 2 = 0.008
+    assert spec.loc["null pair", "final_layer"] == 1.0
+    assert spec.loc["null pair", "best_layer_bonferroni"] == 1.0
+    # control: final layer p 0.03 is significant; best-by-d layer is the first maximum
+    # (both d = 0.1, layer 0, p 0.5) -> not significant after choosing it
+    assert spec.loc["control world", "final_layer"] == 1.0
+    assert spec.loc["control world", "best_layer_bonferroni"] == 0.0
+    assert spec.loc["crossed", "final_layer"] == 0.0
+    text = calibration._acceptance(calibration.specificity(tidy()))
+    assert "Control world and null pair (2 results): final layer 1.000" in text
