@@ -94,7 +94,33 @@ def specificity(tidy: pd.DataFrame) -> pd.DataFrame:
                       chosen.rename("best_layer_bonferroni")], axis=1).reset_index()
 
 
-def markdown(sens: pd.DataFrame, spec: pd.DataFrame, timing: dict | None) -> str:
+PROBE_PAIRS = {"tone": ("tone/light", "tone/dark"), "gender": ("gender/male", "gender/female"),
+               "valence": ("valence/pleasant", "valence/unpleasant"),
+               "career": ("career/career", "career/family"), "null": ("null/tee", "null/ell")}
+
+
+def probes(results: Path, tidy: pd.DataFrame) -> pd.DataFrame:
+    """Final-layer linear-probe accuracy of each concept pair, mean over seeds, per world ×
+    objective × size × pooling: does the model encode the concepts an iEAT relates?"""
+    from bias.association.probe import probe_table
+    from bias.embeddings import EmbeddingTable
+
+    frames = []
+    for model, meta in tidy.groupby("model")[["dataset", "objective", "size"]].first().iterrows():
+        table = EmbeddingTable.load(results / "embeddings" / f"{model}.npz")
+        last = max(layer for _, layer in table.keys)
+        keys = [k for k in table.keys if k[1] == last]
+        acc = probe_table(table, PROBE_PAIRS.values(), keys=keys)
+        acc["concept"] = acc["x"].str.split("/").str[0]
+        frames.append(acc.assign(**meta.to_dict()))
+    acc = pd.concat(frames)
+    return (acc.pivot_table(index=["dataset", "objective", "size", "pooling"],
+                            columns="concept", values="accuracy", aggfunc="mean")
+            .reset_index()[["dataset", "objective", "size", "pooling", *PROBE_PAIRS]])
+
+
+def markdown(sens: pd.DataFrame, spec: pd.DataFrame, timing: dict | None,
+             probe: pd.DataFrame | None = None) -> str:
     by_obj = sens.groupby("objective")["detected"].mean()
     lines = ["# Calibration on the synthetic world", ""]
     if timing:
@@ -109,6 +135,13 @@ def markdown(sens: pd.DataFrame, spec: pd.DataFrame, timing: dict | None) -> str
               "## Specificity (β = 0 tests: share significant at adjusted p < 0.05)", "",
               spec.to_markdown(index=False, floatfmt=".3f"), "",
               _acceptance(spec), ""]
+    if probe is not None:
+        lines += ["## What the models encode (final layer, linear probe, mean over seeds)", "",
+                  "Cross-validated accuracy of a logistic probe telling the two concepts of "
+                  "each pair apart (matched pairs kept in one fold; chance 0.5). A small d "
+                  "with a probe near 0.5: the concepts are not encoded; with a high probe: "
+                  "encoded but not associated.", "",
+                  probe.to_markdown(index=False, floatfmt=".2f"), ""]
     return "\n".join(lines)
 
 
@@ -140,7 +173,7 @@ def main() -> int:
     timing = None if args.skip_run else run_workflow(args.config, args.cores)
     results = Path(yaml.safe_load(args.config.read_text())["results"])
     tidy = pd.read_csv(ROOT / results / "aggregate" / "tables" / "tidy.csv")
-    text = markdown(sensitivity(tidy), specificity(tidy), timing)
+    text = markdown(sensitivity(tidy), specificity(tidy), timing, probes(ROOT / results, tidy))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     sys.stdout.write(text)

@@ -63,3 +63,28 @@ def test_specificity_final_layer_and_bonferroni_over_layers(calibration):
     assert spec.loc["crossed", "final_layer"] == 0.0
     text = calibration._acceptance(calibration.specificity(tidy()))
     assert "Control world and null pair (2 results): final layer 1.000" in text
+
+
+def test_probe_table_reads_each_models_final_layer(calibration, tmp_path):
+    import numpy as np
+
+    from bias.embeddings import EmbeddingTable
+
+    rng = np.random.default_rng(0)
+    concepts = [c for pair in calibration.PROBE_PAIRS.values() for c in pair]
+    names = [c for c in concepts for _ in range(10)]
+    base = rng.normal(size=(len(names), 6))
+    tone = np.array([1.0 if n == "tone/light" else -1.0 if n == "tone/dark" else 0.0
+                     for n in names])
+    early, final = base.copy(), base.copy()
+    final[:, 0] += 50 * tone  # tone decodable at the final layer only
+    table = EmbeddingTable(arrays={("cls", 0): early, ("cls", 3): final},
+                           image_ids=[f"i{k}" for k in range(len(names))], concepts=names)
+    model = "trained/biased/original/mae/micro/seed0"
+    (tmp_path / "embeddings" / model).parent.mkdir(parents=True)
+    table.save(tmp_path / "embeddings" / f"{model}.npz")
+    tidy_rows = pd.DataFrame([{"model": model, "dataset": "biased", "objective": "mae",
+                               "size": "micro"}])
+    out = calibration.probes(tmp_path, tidy_rows).iloc[0]
+    assert out["tone"] == 1.0
+    assert max(out[c] for c in ("gender", "valence", "career", "null")) < 0.8
