@@ -29,6 +29,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 ALPHA = 0.05
+MAIN_TESTS = ("Tone-Valence", "Gender-Career")
 
 
 def run_workflow(config: Path, cores: int) -> dict[str, float]:
@@ -43,20 +44,36 @@ def run_workflow(config: Path, cores: int) -> dict[str, float]:
 
 
 def seed_means(tidy: pd.DataFrame) -> pd.DataFrame:
-    """Mean d and p over seeds per world × objective × size × pooling × layer × test."""
+    """Mean d, p and robust p over seeds per world × objective × size × pooling × layer ×
+    test (p_robust: targets and attributes permuted, see bias.association.run)."""
     keys = ["dataset", "objective", "size", "pooling", "layer", "test", "planted_beta"]
     return (tidy.groupby(keys, dropna=False)
-            .agg(d=("effect_size", "mean"), p=("p_value", "mean"), seeds=("seed", "nunique"))
+            .agg(d=("effect_size", "mean"), p=("p_value", "mean"),
+                 p_robust=("p_robust", "mean"), seeds=("seed", "nunique"))
             .reset_index())
 
 
 def sensitivity(tidy: pd.DataFrame) -> pd.DataFrame:
-    """Best-layer seed-mean d and p of each planted test, per objective × size × pooling."""
+    """Per objective × size × planted test: the seed-mean d and p at the best (pooling,
+    layer) — the largest seed-mean d — and whether d > 0.5 with p < 0.05 there."""
     planted = seed_means(tidy[tidy["planted_beta"] > 0])
-    keys = ["objective", "size", "pooling", "test"]
+    keys = ["objective", "size", "test"]
     best = planted.loc[planted.groupby(keys)["d"].idxmax()]
-    best = best.assign(detected=(best["d"] > 0.5) & (best["p"] < ALPHA))
-    return best[[*keys, "planted_beta", "layer", "d", "p", "seeds", "detected"]]
+    best = best.assign(detected=(best["d"] > 0.5) & (best["p"] < ALPHA),
+                       detected_robust=(best["d"] > 0.5) & (best["p_robust"] < ALPHA))
+    return best[[*keys, "planted_beta", "pooling", "layer", "d", "p", "p_robust", "seeds",
+                 "detected", "detected_robust"]]
+
+
+def by_objective(sens: pd.DataFrame) -> pd.DataFrame:
+    """Share of (size × test) detected per objective: the two single-attribute planted tests
+    and all planted tests (with the intersectional ones)."""
+    main = sens[sens["test"].isin(MAIN_TESTS)]
+    return pd.concat([main.groupby("objective")["detected"].mean().rename("main"),
+                      main.groupby("objective")["detected_robust"].mean().rename("main_robust"),
+                      sens.groupby("objective")["detected"].mean().rename("all"),
+                      sens.groupby("objective")["detected_robust"].mean().rename("all_robust")],
+                     axis=1)
 
 
 def null_kind(tidy: pd.DataFrame) -> pd.Series:
@@ -84,14 +101,20 @@ def specificity(tidy: pd.DataFrame) -> pd.DataFrame:
     keys = ["family", "dataset", "objective", "size", "seed", "pooling", "test"]
     last = null[null["layer"] == null.groupby(keys[:-1])["layer"].transform("max")]
     n_layers = null.groupby(keys)["layer"].transform("nunique")
-    searched = null.assign(p_best=(null["p_adjusted"] * n_layers).clip(upper=1.0))
+    searched = null.assign(p_best=(null["p_adjusted"] * n_layers).clip(upper=1.0),
+                           p_best_robust=(null["p_robust_adjusted"] * n_layers).clip(upper=1.0))
     best = searched.loc[searched.groupby(keys)["effect_size"].idxmax()]
     by = ["family", "objective"]
-    final = last.groupby(by)["p_adjusted"].apply(lambda p: (p < ALPHA).mean())
-    chosen = best.groupby(by)["p_best"].apply(lambda p: (p < ALPHA).mean())
-    counts = last.groupby(by).size().rename("results")
-    return pd.concat([counts, final.rename("final_layer"),
-                      chosen.rename("best_layer_bonferroni")], axis=1).reset_index()
+
+    def share(frame: pd.DataFrame, col: str) -> pd.Series:
+        return frame.groupby(by)[col].apply(lambda p: (p < ALPHA).mean())
+
+    return pd.concat([last.groupby(by).size().rename("results"),
+                      share(last, "p_adjusted").rename("final_layer"),
+                      share(best, "p_best").rename("best_layer_bonferroni"),
+                      share(last, "p_robust_adjusted").rename("final_layer_robust"),
+                      share(best, "p_best_robust").rename("best_layer_robust")],
+                     axis=1).reset_index()
 
 
 PROBE_PAIRS = {"tone": ("tone/light", "tone/dark"), "gender": ("gender/male", "gender/female"),
@@ -121,17 +144,20 @@ def probes(results: Path, tidy: pd.DataFrame) -> pd.DataFrame:
 
 def markdown(sens: pd.DataFrame, spec: pd.DataFrame, timing: dict | None,
              probe: pd.DataFrame | None = None) -> str:
-    by_obj = sens.groupby("objective")["detected"].mean()
+    by_obj = by_objective(sens)
     lines = ["# Calibration on the synthetic world", ""]
     if timing:
         lines += [f"Workflow: {timing['wall_s'] / 60:.1f} min wall, "
                   f"{timing['cpu_s'] / 60:.1f} min CPU ({os.cpu_count()} cores).", ""]
     lines += ["## Sensitivity (β = 0.8 world; best layer; mean over seeds)", "",
               sens.to_markdown(index=False, floatfmt=".3f"), "",
-              "Share of planted tests detected per objective (all sizes and poolings):", "",
-              by_obj.to_frame("detected").to_markdown(floatfmt=".2f"), "",
-              f"Objectives detecting the planted biases in most cases: "
-              f"{int((by_obj > 0.5).sum())} of {len(by_obj)}.", "",
+              "Share detected per objective over sizes × tests (`main`: Tone-Valence and "
+              "Gender-Career; `all`: with the intersectional planted tests; `_robust`: with "
+              "p_robust, targets and attributes permuted):", "",
+              by_obj.to_markdown(floatfmt=".2f"), "",
+              f"Objectives detecting the main planted tests in most cases (iEAT p): "
+              f"{int((by_obj['main'] > 0.5).sum())} of {len(by_obj)}; with p_robust: "
+              f"{int((by_obj['main_robust'] > 0.5).sum())}.", "",
               "## Specificity (β = 0 tests: share significant at adjusted p < 0.05)", "",
               spec.to_markdown(index=False, floatfmt=".3f"), "",
               _acceptance(spec), ""]
@@ -153,13 +179,17 @@ def _acceptance(spec: pd.DataFrame) -> str:
     """The acceptance numbers: control world and null pair pooled; crossed apart."""
     accepted = spec[spec["family"].isin(["control world", "null pair"])]
     crossed = spec[spec["family"] == "crossed"]
-    text = (f"Control world and null pair ({int(accepted['results'].sum())} results): final "
-            f"layer {_overall(accepted, 'final_layer'):.3f}, best layer with Bonferroni over "
-            f"layers {_overall(accepted, 'best_layer_bonferroni'):.3f} (goal: at most 0.10).")
+    def shares(frame: pd.DataFrame) -> str:
+        return (f"final layer {_overall(frame, 'final_layer'):.3f} (robust "
+                f"{_overall(frame, 'final_layer_robust'):.3f}), best layer with Bonferroni over "
+                f"layers {_overall(frame, 'best_layer_bonferroni'):.3f} (robust "
+                f"{_overall(frame, 'best_layer_robust'):.3f})")
+
+    text = (f"Control world and null pair ({int(accepted['results'].sum())} results): "
+            f"{shares(accepted)}; goal: at most 0.10.")
     if len(crossed):
         text += (f" Crossed tests on the biased world ({int(crossed['results'].sum())} "
-                 f"results): final layer {_overall(crossed, 'final_layer'):.3f}, best layer "
-                 f"{_overall(crossed, 'best_layer_bonferroni'):.3f}.")
+                 f"results): {shares(crossed)}.")
     return text
 
 

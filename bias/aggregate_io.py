@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 REQUIRED = ("model", "layer", "pooling", "test", "effect_size")
 NUMERIC = ("layer", "n_x", "n_y", "n_a", "n_b", "effect_size", "ci_low", "ci_high", "p_value",
-           "n_permutations", "p_se", "p_adjusted")
+           "n_permutations", "p_se", "p_adjusted", "p_attributes", "p_robust",
+           "p_robust_adjusted")
 INTEGER = ("layer", "n_x", "n_y", "n_a", "n_b", "n_permutations")
 FLOAT_FORMAT = "%.10g"  # fixed formatting: the same inputs give byte-identical tables
 FAMILY = {"mae": "generative", "simmim": "generative", "beit": "generative",

@@ -10,6 +10,15 @@ test): ``model, layer, pooling, test, x, y, a, b, n_x, n_y, n_a, n_b, effect_siz
 ci_high, p_value, p_method, n_permutations, p_se, p_adjusted, alternative, correction,
 confidence, n_bootstrap, seed``. SC-EAT rows have no ``y``/``n_y``. p_adjusted corrects over
 the family of all tests of one model, layer and pooling.
+
+iEAT rows also carry ``p_attributes``, ``p_robust`` and ``p_robust_adjusted``. The iEAT's
+``p_value`` permutes the targets only: it treats the attribute images as fixed, so when a
+model separates X from Y almost perfectly, ANY pair A, B whose mean embeddings differ at all
+gives |d| near 2 and a tiny p (the saturation seen on tests whose attributes are unrelated
+to the targets). ``p_attributes`` is the same statistic with the attribute images permuted
+instead (the WEAT numerator is symmetric in the two roles), and ``p_robust`` =
+max(p_value, p_attributes), an intersection-union test that is valid at level alpha and
+asks that the association holds whichever set of stimuli is resampled.
 """
 
 from __future__ import annotations
@@ -41,8 +50,9 @@ log = logging.getLogger(__name__)
 WEAT_COLUMNS = ["model", "layer", "pooling", "test", "x", "y", "a", "b", "n_x", "n_y", "n_a",
                 "n_b", "effect_size", "ci_low", "ci_high", "p_value", "p_method",
                 "n_permutations", "p_se", "p_adjusted", "alternative", "correction",
-                "confidence", "n_bootstrap", "test_seed"]
-SC_COLUMNS = [c for c in WEAT_COLUMNS if c not in ("y", "n_y")]
+                "confidence", "n_bootstrap", "test_seed", "p_attributes", "p_robust",
+                "p_robust_adjusted"]
+SC_COLUMNS = [c for c in WEAT_COLUMNS[:-3] if c not in ("y", "n_y")]
 SORT_BY = ["model", "pooling", "layer", "test"]
 FAMILY = ["model", "layer", "pooling"]
 
@@ -101,6 +111,8 @@ def _run(tables: Mapping[str, EmbeddingTable], tests: Sequence[Any], kind: str,
                  alternative=params["alternative"], n_permutations=params["n_permutations"],
                  exact_bound=params["exact_bound"], n_bootstrap=params["n_bootstrap"],
                  confidence=params["confidence"], seed=derive_test_seed(params["seed"], test.name))
+        swapped = _attribute_permutation(stacks, concepts, plan, test.name, params) \
+            if kind == "weat" else None
         i = 0
         for g, (model, _, ks) in enumerate(plan):
             sizes = {f"n_{r}": stacks[j][g].shape[1] for j, r in enumerate(roles)}
@@ -112,10 +124,14 @@ def _run(tables: Mapping[str, EmbeddingTable], tests: Sequence[Any], kind: str,
                                 "p_value": res.p_value[i], "p_method": res.p_method[i],
                                 "n_permutations": int(res.n_permutations[i]),
                                 "p_se": res.p_se[i]})
+                if swapped is not None:
+                    records[-1]["p_attributes"] = swapped.p_value[i]
                 i += 1
     frame = pd.DataFrame.from_records(records)
-    frame["p_adjusted"] = frame.groupby(FAMILY, sort=False)["p_value"].transform(
-        lambda p: adjust_pvalues(p.to_numpy(), params["correction"]))
+    frame["p_adjusted"] = _adjusted(frame, "p_value", params["correction"])
+    if kind == "weat":
+        frame["p_robust"] = np.maximum(frame["p_value"], frame["p_attributes"])
+        frame["p_robust_adjusted"] = _adjusted(frame, "p_robust", params["correction"])
     for name in ("alternative", "correction", "confidence", "n_bootstrap"):
         frame[name] = params[name]
     # `seed` in a results table means the model's training seed (DESIGN.md); this is the
@@ -123,6 +139,24 @@ def _run(tables: Mapping[str, EmbeddingTable], tests: Sequence[Any], kind: str,
     frame["test_seed"] = params["seed"]
     columns = WEAT_COLUMNS if kind == "weat" else SC_COLUMNS
     return frame[columns].sort_values(SORT_BY, kind="mergesort").reset_index(drop=True)
+
+
+def _adjusted(frame: pd.DataFrame, column: str, correction: str) -> pd.Series:
+    """``column`` corrected over each family (all tests of one model, layer and pooling)."""
+    return frame.groupby(FAMILY, sort=False)[column].transform(
+        lambda p: adjust_pvalues(p.to_numpy(), correction))
+
+
+def _attribute_permutation(stacks: list[list[np.ndarray]], concepts: list[str], plan: list,
+                           name: str, params: dict[str, Any]) -> Any:
+    """The iEAT with the roles swapped (A, B as the permuted sets): the p of permuting the
+    attribute images. Its own seed stream; no bootstrap (only the p-value is used)."""
+    x, y, a, b = stacks
+    return weat(a, b, x, y, names=[concepts[i] for i in (2, 3, 0, 1)],
+                where=[m for m, _, _ in plan], alternative=params["alternative"],
+                n_permutations=params["n_permutations"], exact_bound=params["exact_bound"],
+                n_bootstrap=0, confidence=params["confidence"],
+                seed=derive_test_seed(params["seed"], f"{name}|attributes"))
 
 
 def run_tests(tables: Mapping[str, EmbeddingTable], tests: Sequence[AssociationTest], *,

@@ -21,7 +21,9 @@ def calibration():
 def row(dataset, test, x, a, beta, layer, d, p, seed=0):
     return {"dataset": dataset, "objective": "mae", "size": "micro", "seed": seed,
             "pooling": "cls", "layer": layer, "test": test, "x": x, "a": a,
-            "planted_beta": beta, "effect_size": d, "p_value": p, "p_adjusted": p}
+            "planted_beta": beta, "effect_size": d, "p_value": p, "p_adjusted": p,
+            # robust p: permuting the attributes as well only ever makes p larger
+            "p_robust": min(1.0, 2 * p), "p_robust_adjusted": min(1.0, 2 * p)}
 
 
 def tidy():
@@ -49,6 +51,9 @@ def test_sensitivity_takes_the_best_layer(calibration):
     assert len(sens) == 1
     got = sens.iloc[0]
     assert got["layer"] == 1 and got["d"] == 0.9 and bool(got["detected"])
+    assert got["p_robust"] == 0.008 and bool(got["detected_robust"])
+    table = calibration.by_objective(sens)
+    assert table.loc["mae", "main"] == 1.0 and table.loc["mae", "all_robust"] == 1.0
 
 
 def test_specificity_final_layer_and_bonferroni_over_layers(calibration):
@@ -61,8 +66,11 @@ def test_specificity_final_layer_and_bonferroni_over_layers(calibration):
     assert spec.loc["control world", "final_layer"] == 1.0
     assert spec.loc["control world", "best_layer_bonferroni"] == 0.0
     assert spec.loc["crossed", "final_layer"] == 0.0
+    # robust: control final p 0.06 -> not significant; null pair 0.008 (x2 layers) still is
+    assert spec.loc["control world", "final_layer_robust"] == 0.0
+    assert spec.loc["null pair", "best_layer_robust"] == 1.0
     text = calibration._acceptance(calibration.specificity(tidy()))
-    assert "Control world and null pair (2 results): final layer 1.000" in text
+    assert "Control world and null pair (2 results): final layer 1.000 (robust 0.500)" in text
 
 
 def test_probe_table_reads_each_models_final_layer(calibration, tmp_path):
