@@ -90,3 +90,5 @@ def test_cda_runs_get_the_original_step_count_and_objectives_their_own_flags():
         assert (f"--samples-per-epoch {n_original}" in line) == cda, line
         supervised = "--objective supervised" in line
         assert ("--lr 3e-3 --objective-arg min_scale=1.0" in line) == supervised, line
+        if supervised:  # per-objective flags come last, so they override the shared ones
+            assert line.index("--epochs 30") < line.index("--epochs 60"), line
