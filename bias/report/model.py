@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 REQUIRED = ("layer", "pooling", "test", "effect_size")
 TEST_COLUMNS = {"pooling": "pooling", "test": "test", "x": "X", "y": "Y", "a": "A", "b": "B",
                 "n_x": "|X|", "n_y": "|Y|", "n_a": "|A|", "n_b": "|B|", "effect_size": "d",
-                "ci": "CI", "p_value": "p", "p_adjusted": "adjusted p", "p_method": "p method",
+                "ci": "CI", "p_value": "p", "p_adjusted": "adjusted p",
+                "p_robust_adjusted": "robust adjusted p", "p_method": "p method",
                 "n_permutations": "permutations"}
 
 
@@ -38,7 +39,7 @@ def _prepare(results: pd.DataFrame, provenance: Mapping[str, Any], alpha: float)
     if missing:
         raise VitbiasError(f"model report: results lack column(s) {missing}")
     df = results.copy()
-    for col in RESULT_COLUMNS:
+    for col in (*RESULT_COLUMNS, "p_robust_adjusted"):
         if col not in df.columns:
             df[col] = pd.NA
     if df["model"].isna().all():
@@ -46,7 +47,8 @@ def _prepare(results: pd.DataFrame, provenance: Mapping[str, Any], alpha: float)
     if df["model"].nunique() > 1:
         raise VitbiasError(f"model report: results hold several models "
                            f"{sorted(df['model'].unique())}; give one model's rows")
-    for col in ("layer", "effect_size", "ci_low", "ci_high", "p_value", "p_adjusted"):
+    for col in ("layer", "effect_size", "ci_low", "ci_high", "p_value", "p_adjusted",
+                "p_robust_adjusted"):
         df[col] = pd.to_numeric(df[col], errors="coerce")
     df["significant"] = (df["p_adjusted"] < alpha).fillna(False).astype(bool)
     df["ci"] = [f"[{lo:.3f}, {hi:.3f}]" if pd.notna(lo) and pd.notna(hi) else ""
@@ -75,6 +77,8 @@ def _summary(df: pd.DataFrame, sel: pd.DataFrame, label: str, alpha: float) -> l
         n_p = int(g["p_adjusted"].notna().sum())
         sig = (f"{int(g['significant'].sum())} of {n_p} tests significant (adjusted p < "
                f"{alpha:g})" if n_p else "no adjusted p-values")
+        if g["p_robust_adjusted"].notna().any():
+            sig += f", {int((g['p_robust_adjusted'] < alpha).sum())} with the robust p"
         out.append(f"{pooling}, {label}: {sig}; largest |d|: {top['test']} "
                    f"(d = {top['effect_size']:.3f}).")
     return out

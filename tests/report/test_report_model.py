@@ -79,3 +79,17 @@ def test_model_report_is_reproducible(tmp_path: Path):
     b = render_model_report(res, PROVENANCE, tmp_path / "b.html").read_text()
     assert a == b
     assert re.search(r"data:image/png;base64,", a)
+
+
+def test_model_report_counts_robust_significance(tmp_path: Path):
+    res = one_model()
+    res["p_robust_adjusted"] = 1.0  # nothing survives permuting the attributes as well
+    res.loc[res["test"].str.contains("Career"), "p_robust_adjusted"] = 0.001
+    doc = render_model_report(res, PROVENANCE, tmp_path / "r.html").read_text()
+    final = res[res["layer"] == 3]
+    for pooling, g in final.groupby("pooling"):
+        n = int((g["p_robust_adjusted"] < 0.05).sum())
+        assert n > 0
+        assert re.search(rf"{pooling}, final layer \(layer 3\): \d+ of \d+ tests significant "
+                         rf"\(adjusted p &lt; 0\.05\), {n} with the robust p", doc)
+    assert "robust adjusted p" in doc.split('id="tests"')[1].split("</table>")[0]
