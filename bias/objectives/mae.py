@@ -1,17 +1,14 @@
 """MAE (He et al. 2022): encode only the visible patches, reconstruct the masked ones' pixels
 with a light transformer decoder. Generative.
 
-lightly provides the masked encoder wrapper around the timm ViT (``MaskedVisionTransformerTIMM``)
-and the decoder blocks (``MaskedVisionTransformerDecoderTIMM``: mask token, fixed 2-D sin-cos
-positions). The wrapper is created with ``weight_initialization="skip"`` and
-``pos_embed_initialization="skip"`` so that every objective starts from the same seeded timm
-initialisation — objectives then differ only in what they optimise.
+lightly provides the masked encoder wrapper around the timm ViT (see
+:mod:`bias.objectives.masked`) and the decoder blocks (``MaskedVisionTransformerDecoderTIMM``:
+mask token, fixed 2-D sin-cos positions).
 """
 
 from __future__ import annotations
 
 import torch
-from lightly.models.modules import MaskedVisionTransformerTIMM
 from lightly.models.modules.masked_vision_transformer_decoder_timm import (
     MaskedVisionTransformerDecoderTIMM,
 )
@@ -19,7 +16,8 @@ from lightly.models.utils import set_at_index
 from torch import Tensor, nn
 
 from bias.objectives.augment import ViewSpec
-from bias.objectives.base import Batch, Objective, full_precision
+from bias.objectives.base import Batch, full_precision
+from bias.objectives.masked import MaskedObjective
 from bias.objectives.masking import masked_mean, patch_targets, random_patch_mask
 
 
@@ -32,18 +30,10 @@ def mae_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     return masked_mean((pred - target).pow(2).mean(dim=-1), mask)
 
 
-def wrap_masked(backbone: nn.Module) -> MaskedVisionTransformerTIMM:
-    """lightly's masked-token view of a timm ViT that keeps the ViT's own initialisation."""
-    return MaskedVisionTransformerTIMM(vit=backbone, weight_initialization="skip",
-                                       pos_embed_initialization="skip")
-
-
-class MAE(Objective):
+class MAE(MaskedObjective):
     """Random masking (default 75 %), encoder on visible patches, decoder on all tokens."""
 
     name = "mae"
-    family = "generative"
-    paradigm = "masked-modelling"
 
     def __init__(self, backbone: nn.Module, *, seed: int = 0, mask_ratio: float = 0.75,
                  decoder_dim: int = 128, decoder_depth: int = 2, decoder_heads: int = 4,
@@ -64,13 +54,9 @@ class MAE(Objective):
         self._dims = (decoder_dim, decoder_depth, decoder_heads)
 
     def attach_backbone(self, backbone: nn.Module) -> None:
-        self.encoder = wrap_masked(backbone)
+        super().attach_backbone(backbone)
         # MAE drops masked patches instead of replacing them: the encoder mask token is unused.
         self.encoder.mask_token.requires_grad_(False)
-
-    @property
-    def backbone(self) -> nn.Module:
-        return self.encoder.vit
 
     def forward(self, batch: Batch) -> Tensor:
         views, _ = batch

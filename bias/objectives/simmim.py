@@ -13,8 +13,8 @@ import torch
 from torch import Tensor, nn
 
 from bias.objectives.augment import ViewSpec
-from bias.objectives.base import Batch, Objective, full_precision
-from bias.objectives.mae import wrap_masked
+from bias.objectives.base import Batch, full_precision
+from bias.objectives.masked import MaskedObjective
 from bias.objectives.masking import block_patch_mask, masked_mean, patch_targets
 
 
@@ -27,12 +27,10 @@ def simmim_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     return masked_mean((pred - target).abs().mean(dim=-1), mask)
 
 
-class SimMIM(Objective):
+class SimMIM(MaskedObjective):
     """Block masking (default 60 %), mask token in the encoder, linear pixel decoder."""
 
     name = "simmim"
-    family = "generative"
-    paradigm = "masked-modelling"
 
     def __init__(self, backbone: nn.Module, *, seed: int = 0, mask_ratio: float = 0.6,
                  mask_block: int | None = None, norm_pix: bool = False,
@@ -48,13 +46,6 @@ class SimMIM(Objective):
                                  self.patch_size ** 2 * vit.patch_embed.proj.in_channels)
         nn.init.trunc_normal_(self.encoder.mask_token, std=0.02)
         self.views = ViewSpec("masked", 1, min_scale=min_scale)
-
-    def attach_backbone(self, backbone: nn.Module) -> None:
-        self.encoder = wrap_masked(backbone)
-
-    @property
-    def backbone(self) -> nn.Module:
-        return self.encoder.vit
 
     def forward(self, batch: Batch) -> Tensor:
         views, _ = batch
