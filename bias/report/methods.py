@@ -57,6 +57,14 @@ def association_methods(results: pd.DataFrame, alpha: float = 0.05) -> list[str]
         out.append(f"Multiple comparisons: {', '.join(corr)} correction over each family of "
                    f"tests (one model, layer and pooling); a test counts as significant when its "
                    f"adjusted p < α = {alpha:g}.")
+    if "p_robust" in results and results["p_robust"].notna().any():
+        out.append("Robust p: the same statistic with the attribute images A ∪ B re-partitioned "
+                   "instead of the targets; p_robust = max of the two (an intersection-union "
+                   "test, valid at level α). The iEAT p treats the attribute images as fixed, so "
+                   "a model that separates X from Y almost perfectly gives |d| near 2 and a "
+                   "tiny p for any A, B; p_robust asks that the association survive "
+                   "resampling either set. Corrected like the iEAT p; significance marks in "
+                   "the figures use it.")
     if "ci_low" in results and results["ci_low"].notna().any():
         extra = []
         if "confidence" in results and results["confidence"].notna().any():

@@ -66,8 +66,19 @@ def overview(s: Study) -> tuple[Section, list[RenderedFigure]]:
     return html.section("overview", "Overview", body), []
 
 
+def _marked_p(sel: pd.DataFrame) -> tuple[str, str]:
+    """The p-value behind significance marks: the robust one (targets and attributes
+    permuted) when the results have it, else the iEAT's; and its name in captions."""
+    if "p_robust_adjusted" in sel.columns and sel["p_robust_adjusted"].notna().any():
+        return "p_robust_adjusted", ("robust adjusted p (targets and attributes permuted, "
+                                     "see Methods)")
+    return "p_adjusted", "adjusted p"
+
+
 def heatmap(s: Study) -> tuple[Section, list[RenderedFigure]]:
-    sel = s.sel[s.sel["pooling"] == s.pooling].assign(sig=lambda t: t["p_adjusted"] < s.alpha)
+    column, name = _marked_p(s.sel)
+    sel = s.sel[s.sel["pooling"] == s.pooling].assign(
+        sig=lambda t: pd.to_numeric(t[column], errors="coerce") < s.alpha)
     d = sel.pivot(index="test", columns="model", values="effect_size")
     d = d[[m for m in _sorted_models(s.tidy) if m in d.columns]]
     sig = sel.pivot(index="test", columns="model", values="sig").reindex_like(d)
@@ -77,7 +88,7 @@ def heatmap(s: Study) -> tuple[Section, list[RenderedFigure]]:
     what = "models (rows) and tests (columns)" if tall else "tests (rows) and models (columns)"
     fig = figures.render(figures.heatmap(d, sig), "heatmap", (
         f"Effect size d of every pair of {what} at the {s.label}, pooling {s.pooling}; "
-        f"* marks adjusted p < {s.alpha:g}."))
+        f"* marks {name} < {s.alpha:g}."))
     return html.section("heatmap", "Tests × models", html.figure(fig)), [fig]
 
 

@@ -120,3 +120,28 @@ def test_report_errors_leave_no_output(full_report: Path, tmp_path: Path):
         render_study_report(full_report / "agg", tmp_path / "rep", config=tmp_path / "bad.yaml")
     assert not (tmp_path / "rep" / "index.html").exists()
     assert not (tmp_path / "rep" / "figures").exists()
+
+
+def test_heatmap_marks_follow_the_robust_p_when_present():
+    from bias.report.sections import _marked_p
+
+    res = study_results()
+    assert _marked_p(res) == ("p_adjusted", "adjusted p")
+    res["p_robust"] = res["p_value"]
+    res["p_robust_adjusted"] = res["p_adjusted"] * 2
+    column, name = _marked_p(res)
+    assert column == "p_robust_adjusted" and name.startswith("robust adjusted p")
+
+
+def test_report_explains_the_robust_p(tmp_path: Path):
+    results = study_results()
+    results["p_robust"] = results["p_value"]
+    results["p_robust_adjusted"] = results["p_adjusted"]
+    results.to_csv(tmp_path / "r.csv", index=False)
+    assert main(["aggregate", "--results", str(tmp_path / "r.csv"), "--out",
+                 str(tmp_path / "agg")]) == 0
+    assert main(["report", "--aggregate", str(tmp_path / "agg"), "--out",
+                 str(tmp_path / "rep")]) == 0
+    doc = (tmp_path / "rep" / "index.html").read_text()
+    assert "* marks robust adjusted p (targets and attributes permuted" in doc
+    assert "intersection-union test" in doc
