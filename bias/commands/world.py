@@ -27,6 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="planted strength of a bias, repeatable (valence, career; default 0.8 "
                         "each), e.g. --bias valence=0 --bias career=0 for the control world")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--object-scale", type=float, default=1.0,
+                   help="size of the context objects relative to the default (0.5-2.5)")
+    p.add_argument("--stimulus-layout", default="centre", choices=("centre", "training"),
+                   help="where lone stimuli stand: spread over the middle (default) or where "
+                        "training scenes have people and objects")
     p.set_defaults(func=run)
 
 
@@ -36,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     biases = dict(parse_bias(text) for text in args.bias)
     out = generate_world(args.out, size=args.size, n_train=args.n_train, biases=biases,
-                         seed=args.seed, n_stimuli=args.n_stimuli)
+                         seed=args.seed, n_stimuli=args.n_stimuli,
+                         object_scale=args.object_scale, stimulus_layout=args.stimulus_layout)
     log.info("world written to %s (catalog: %s)", out, out / "catalog.yaml")
     return 0

@@ -46,7 +46,7 @@ from bias.world.spec import (
     classes,
     resolve_biases,
 )
-from bias.world.stimulus_sets import stimulus_scenes
+from bias.world.stimulus_sets import LAYOUTS, Geometry, stimulus_scenes
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,8 @@ def _pick(rng: np.random.Generator, options: tuple[str, ...]) -> str:
 
 
 def train_scene(index: int, seed: int, size: int, biases: Mapping[str, float],
-                hard_fraction: float = HARD_FRACTION) -> tuple[dict[str, Any], SceneParams]:
+                hard_fraction: float = HARD_FRACTION,
+                object_scale: float = 1.0) -> tuple[dict[str, Any], SceneParams]:
     """Training scene ``index``: its labels and its parameters.
 
     Labels: ``tone, gender`` (the person), ``valence, career, null`` (the context concepts)
@@ -83,7 +84,7 @@ def train_scene(index: int, seed: int, size: int, biases: Mapping[str, float],
     fields = sample.background(rng, SCENE_OF[labels["career"]], labels["tex_fade"])
     fields |= sample.person(rng, fields["wall"], person_x)
     fields |= sample.context_object(rng, kind, fields["wall"], object_x,
-                                    fade=labels["obj_fade"])
+                                    fade=labels["obj_fade"], scale=object_scale)
     fields |= sample.null_object(rng, labels["null"], fields["wall"], object_x)
     params = SceneParams(size=size, tone=labels["tone"], gender=labels["gender"], **fields)
     return labels, params
@@ -118,6 +119,19 @@ def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
     return int(value)
 
 
+def _check_geometry(object_scale: Any, layout: Any) -> Geometry:
+    try:
+        scale = float(object_scale)
+    except (TypeError, ValueError) as exc:
+        raise VitbiasError(f"world: object_scale must be a number, got {object_scale!r}") from exc
+    if not 0.5 <= scale <= 2.5:  # beyond: objects vanish or cover the whole scene
+        raise VitbiasError(f"world: object_scale must be in [0.5, 2.5], got {object_scale}")
+    if layout not in LAYOUTS:
+        raise VitbiasError(f"world: stimulus_layout must be one of {list(LAYOUTS)}, "
+                           f"got {layout!r}")
+    return Geometry(layout=layout, object_scale=scale)
+
+
 def _check_out(out: Path) -> None:
     """Refuse to replace a folder that is not a previous world (it would be deleted)."""
     if out.exists() and (not out.is_dir() or
@@ -138,24 +152,29 @@ def _render_all(root: Path, jobs: Iterable[tuple[str, SceneParams]], total: int)
 
 def generate_world(out_dir: str | os.PathLike[str], *, size: int = 32, n_train: int = 3000,
                    biases: Mapping[str, float] | None = None, seed: int = 0,
-                   n_stimuli: int = 32) -> Path:
+                   n_stimuli: int = 32, object_scale: float = 1.0,
+                   stimulus_layout: str = "centre") -> Path:
     """Write a world to ``out_dir`` (atomically: a failure leaves nothing); returns the path.
 
     ``biases`` overrides the default betas (``{"valence": 0.8, "career": 0.8}``) by name;
-    ``{"valence": 0, "career": 0}`` is the unbiased control world.
+    ``{"valence": 0, "career": 0}`` is the unbiased control world. ``object_scale`` scales the
+    context objects (training and stimuli); ``stimulus_layout`` is ``centre`` or ``training``
+    (see :mod:`bias.world.stimulus_sets`).
     """
     size = _check_int("size", size, MIN_SIZE, MAX_SIZE)
     n_train = _check_int("n_train", n_train, 1)
     n_stimuli = _check_int("n_stimuli", n_stimuli, 2)
     seed = _check_int("seed", seed, 0)
+    geo = _check_geometry(object_scale, stimulus_layout)
     betas = resolve_biases(biases)
     out = Path(out_dir)
     _check_out(out)
 
-    train = [train_scene(i, seed, size, betas) for i in range(n_train)]
+    train = [train_scene(i, seed, size, betas, object_scale=geo.object_scale)
+             for i in range(n_train)]
     rows = [metadata_row(f"{p.obj}-{p.scene}/{i:05d}.png", lab, p)
             for i, (lab, p) in enumerate(train)]
-    stimuli = list(stimulus_scenes(n_stimuli, seed, size))
+    stimuli = list(stimulus_scenes(n_stimuli, seed, size, geo))
     stim_rows = [{"file": f"{cat}/{con}/{i:03d}.png", "concept": f"{cat}/{con}"}
                  | p.to_row() for cat, con, i, p in stimuli]
     jobs = [(f"train/{r['file']}", p) for r, (_, p) in zip(rows, train, strict=True)]
@@ -167,7 +186,8 @@ def generate_world(out_dir: str | os.PathLike[str], *, size: int = 32, n_train: 
         _write_csv(tmp / "metadata.csv", rows)
         _write_csv(tmp / "stimuli.csv", stim_rows)
         write_catalog(tmp / "catalog.yaml", betas)
-        write_json(tmp / "world.json", _world_doc(size, seed, n_train, n_stimuli, betas, rows))
+        write_json(tmp / "world.json", _world_doc(size, seed, n_train, n_stimuli, betas, rows)
+                   | {"object_scale": geo.object_scale, "stimulus_layout": geo.layout})
     log.info("world: %d training images, %d stimuli in %s", n_train, len(stimuli), out)
     return out
 

@@ -16,6 +16,10 @@ import numpy as np
 from bias.world import palette
 from bias.world.spec import ATTRIBUTES
 
+PERSON_SIDES = (0.27, 0.73)  # x of the person in training scenes
+OBJECT_SIDES = (0.28, 0.72)  # x of the objects (the other half)
+TRAIN_SPREAD = 0.05  # +- jitter of x in training scenes
+
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
     """Uniform draw rounded to 4 decimals (the value stored is the value drawn with)."""
@@ -48,7 +52,8 @@ def background(rng: np.random.Generator, scene: str, fade: float = 0.0) -> dict[
     }
 
 
-def person(rng: np.random.Generator, wall: str, x: float, spread: float = 0.05) -> dict[str, Any]:
+def person(rng: np.random.Generator, wall: str, x: float,
+           spread: float = TRAIN_SPREAD) -> dict[str, Any]:
     """A person's nuisance: position ``x +- spread``, height, skin shift and colours.
 
     ``tone`` and ``gender`` are set by the caller.
@@ -62,16 +67,16 @@ def person(rng: np.random.Generator, wall: str, x: float, spread: float = 0.05) 
 
 
 def context_object(rng: np.random.Generator, kind: str, wall: str, x: float,
-                   y: tuple[float, float] = (0.52, 0.68), spread: float = 0.05,
-                   fade: float = 0.0) -> dict[str, Any]:
+                   y: tuple[float, float] = (0.52, 0.68), spread: float = TRAIN_SPREAD,
+                   fade: float = 0.0, scale: float = 1.0) -> dict[str, Any]:
     """The context object (valence concept) of ``kind`` at ``x +- spread``, two colours
-    (blended toward the wall by ``fade``)."""
+    (blended toward the wall by ``fade``), radius 0.17-0.22 of the side times ``scale``."""
     c1 = palette.pick_distinct(rng, palette.OBJECT_COLOURS, wall)
     c2 = palette.pick_distinct(rng, palette.OBJECT_COLOURS, c1)
     to_wall = palette.from_hex(wall)
     return {
         "obj": kind, "obj_x": _u(rng, x - spread, x + spread), "obj_y": _u(rng, *y),
-        "obj_r": _u(rng, 0.17, 0.22), "obj_c1": palette.mix(c1, to_wall, fade),
+        "obj_r": _u(rng, 0.17 * scale, 0.22 * scale), "obj_c1": palette.mix(c1, to_wall, fade),
         "obj_c2": palette.mix(c2, to_wall, fade),
     }
 
@@ -88,7 +93,8 @@ def null_object(rng: np.random.Generator, kind: str, wall: str, x: float,
 
 def training_layout(rng: np.random.Generator) -> tuple[float, float]:
     """x of the person and of the objects: on opposite halves, either way round."""
-    return (0.27, 0.72) if rng.random() < 0.5 else (0.73, 0.28)
+    left = rng.random() < 0.5
+    return (PERSON_SIDES[0], OBJECT_SIDES[1]) if left else (PERSON_SIDES[1], OBJECT_SIDES[0])
 
 
 def group(rng: np.random.Generator) -> dict[str, str]:

@@ -8,11 +8,17 @@ differ only in the concept, so an association measured on them cannot come from 
 
 Persons (tone, gender and tone-gender sets) and objects stand on a *plain* background (wall
 and floor, no scene texture); the career/family stimuli are the empty office or home walls.
+
+Layout ``centre`` (the default) spreads each lone person or object over the middle of the
+image; ``training`` puts it where training scenes have it (a person at x 0.27 or 0.73,
+objects at 0.28 or 0.72, +-0.05): a model trained without crop augmentation has only seen
+things there, and its features of things elsewhere need not transfer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,11 +40,27 @@ _OBJECT_Y = (0.42, 0.58)  # objects alone sit mid-image
 # training scenes on purpose: it spreads each concept over many positions, which averages out
 # pixel-level coincidences between sets (raw-pixel mean |d| ~0.2 instead of ~0.25 at +-0.05).
 SPREAD = 0.2
+LAYOUTS = ("centre", "training")
 
 
-def _persons(rng: np.random.Generator, i: int, category: str) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class Geometry:
+    """Where lone stimuli stand (``layout``) and how large objects are (``object_scale``)."""
+
+    layout: str = "centre"
+    object_scale: float = 1.0
+
+    def x(self, rng: np.random.Generator, sides: tuple[float, float]) -> tuple[float, float]:
+        """Centre and jitter of a lone thing's x."""
+        if self.layout == "centre":
+            return 0.5, SPREAD
+        return sides[int(rng.random() < 0.5)], sample.TRAIN_SPREAD
+
+
+def _persons(rng: np.random.Generator, i: int, category: str,
+             geo: Geometry) -> dict[str, dict[str, Any]]:
     base = sample.background(rng, "plain")
-    base |= sample.person(rng, base["wall"], 0.5, SPREAD)
+    base |= sample.person(rng, base["wall"], *geo.x(rng, sample.PERSON_SIDES))
     tones, genders = ATTRIBUTES["tone"], ATTRIBUTES["gender"]
     if category == "tone":  # the other attribute alternates, so both sets are balanced
         return {t: base | {"tone": t, "gender": genders[i % 2]} for t in tones}
@@ -47,14 +69,17 @@ def _persons(rng: np.random.Generator, i: int, category: str) -> dict[str, dict[
     return {f"{t}-{g}": base | {"tone": t, "gender": g} for t in tones for g in genders}
 
 
-def _objects(rng: np.random.Generator, i: int, category: str) -> dict[str, dict[str, Any]]:
+def _objects(rng: np.random.Generator, i: int, category: str,
+             geo: Geometry) -> dict[str, dict[str, Any]]:
     base = sample.background(rng, "plain")
+    x, spread = geo.x(rng, sample.OBJECT_SIDES)
     if category == "valence":  # kinds cycle; pleasant kind i is paired with unpleasant kind i
-        obj = sample.context_object(rng, "", base["wall"], 0.5, _OBJECT_Y, SPREAD)
+        obj = sample.context_object(rng, "", base["wall"], x, _OBJECT_Y, spread,
+                                    scale=geo.object_scale)
         k = i % len(PLEASANT_KINDS)
         return {"pleasant": base | obj | {"obj": PLEASANT_KINDS[k]},
                 "unpleasant": base | obj | {"obj": UNPLEASANT_KINDS[k]}}
-    obj = sample.null_object(rng, "", base["wall"], 0.5, _OBJECT_Y, SPREAD)
+    obj = sample.null_object(rng, "", base["wall"], x, _OBJECT_Y, spread)
     return {kind: base | obj | {"null": kind} for kind in NULL_KINDS}
 
 
@@ -63,7 +88,8 @@ def _scenes(rng: np.random.Generator) -> dict[str, dict[str, Any]]:
     return {concept: base | {"scene": scene} for concept, scene in SCENE_OF.items()}
 
 
-def stimulus_scenes(n: int, seed: int, size: int) -> Iterator[tuple[str, str, int, SceneParams]]:
+def stimulus_scenes(n: int, seed: int, size: int, geo: Geometry = Geometry(),
+                    ) -> Iterator[tuple[str, str, int, SceneParams]]:
     """``(category, concept, index, params)`` for ``n`` images of every concept of
     :data:`~bias.world.spec.CONCEPTS`. Deterministic in ``seed``; independent of the biases.
     """
@@ -71,9 +97,9 @@ def stimulus_scenes(n: int, seed: int, size: int) -> Iterator[tuple[str, str, in
         for i in range(n):
             rng = np.random.default_rng([seed, STIMULUS_STREAM, c_idx, i])
             if category in ("tone", "gender", "tone-gender"):
-                fields = _persons(rng, i, category)
+                fields = _persons(rng, i, category, geo)
             elif category in ("valence", "null"):
-                fields = _objects(rng, i, category)
+                fields = _objects(rng, i, category, geo)
             else:
                 fields = _scenes(rng)
             for concept in CONCEPTS[category]:

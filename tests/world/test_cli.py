@@ -22,6 +22,15 @@ def test_world_command_end_to_end(tmp_path: Path) -> None:
     assert len(list((out / "train").rglob("*.png"))) == 40
     planted = {t.name: t.planted_beta for t in load_catalog(out / "catalog.yaml")}
     assert planted["Tone-Valence"] == 0.5 and planted["Gender-Career"] == 0.0
+    assert (doc["object_scale"], doc["stimulus_layout"]) == (1.0, "centre")
+
+
+def test_world_command_geometry_flags(tmp_path: Path) -> None:
+    out = tmp_path / "big"
+    assert main(["-q", "world", "--out", str(out), "--train", "20", "--stimuli", "2",
+                 "--object-scale", "1.5", "--stimulus-layout", "training"]) == 0
+    doc = json.loads((out / "world.json").read_text())
+    assert (doc["object_scale"], doc["stimulus_layout"]) == (1.5, "training")
 
 
 @pytest.mark.parametrize(("argv", "named"), [

@@ -151,3 +151,47 @@ def test_rows_read_with_pandas_rerender_too(small_world: Path) -> None:
             stored = np.asarray(Image.open(small_world / root / row["file"]).convert("RGB"))
             redrawn = np.asarray(render_scene(SceneParams.from_row(row.to_dict())))
             assert np.array_equal(redrawn, stored), row["file"]
+
+
+def _stimulus_rows(world: Path) -> list[dict[str, str]]:
+    with open(world / "stimuli.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_object_scale_and_training_layout(tmp_path: Path) -> None:
+    world = generate_world(tmp_path / "w", n_train=60, n_stimuli=8, seed=2, object_scale=2.0,
+                           stimulus_layout="training")
+    doc = json.loads((world / "world.json").read_text())
+    assert (doc["object_scale"], doc["stimulus_layout"]) == (2.0, "training")
+    radii = [float(r["obj_r"]) for r in _rows(world)]
+    assert min(radii) >= 0.34 and max(radii) <= 0.44  # 2 x (0.17 .. 0.22)
+    stim = _stimulus_rows(world)
+    persons = [r for r in stim if r["tone"]]
+    objects = [r for r in stim if r["concept"].startswith("valence/")]
+    assert all(abs(float(r["person_x"]) - 0.27) <= 0.05 or abs(float(r["person_x"]) - 0.73)
+               <= 0.05 for r in persons)
+    assert {float(r["person_x"]) < 0.5 for r in persons} == {True, False}  # both sides
+    assert all(min(abs(float(r["obj_x"]) - c) for c in (0.28, 0.72)) <= 0.05 for r in objects)
+    assert all(0.34 <= float(r["obj_r"]) <= 0.44 for r in objects)
+    # still matched: light person i and dark person i stand at the same place
+    by_index = {}
+    for r in persons:
+        if r["concept"].startswith("tone/"):
+            by_index.setdefault(r["file"][-7:], set()).add(r["person_x"])
+    assert all(len(xs) == 1 for xs in by_index.values())
+
+
+def test_default_geometry_spreads_stimuli_over_the_middle(small_world: Path) -> None:
+    doc = json.loads((small_world / "world.json").read_text())
+    assert (doc["object_scale"], doc["stimulus_layout"]) == (1.0, "centre")
+    xs = [float(r["person_x"]) for r in _stimulus_rows(small_world) if r["tone"]]
+    assert all(0.3 <= x <= 0.7 for x in xs)
+
+
+@pytest.mark.parametrize("kw, match", [({"object_scale": 3.0}, r"object_scale must be in"),
+                                       ({"object_scale": "big"}, r"object_scale must be a"),
+                                       ({"stimulus_layout": "left"}, r"stimulus_layout must")])
+def test_bad_geometry_is_named_and_leaves_nothing(tmp_path: Path, kw, match) -> None:
+    with pytest.raises(VitbiasError, match=match):
+        generate_world(tmp_path / "never", n_train=10, n_stimuli=2, **kw)
+    assert not (tmp_path / "never").exists()

@@ -22,6 +22,9 @@ rule world:
         train=lambda wc: WORLDS[wc.world]["train"],
         stimuli=lambda wc: WORLDS[wc.world]["stimuli"],
         seed=config["seed"],
+        scale=lambda wc: WORLDS[wc.world]["object_scale"],
+        layout=lambda wc: WORLDS[wc.world]["stimulus_layout"],
     shell:
         "vitbias world --out {params.root} --size {params.size} --train {params.train}"
-        " --stimuli {params.stimuli} {params.biases} --seed {params.seed} > {log} 2>&1"
+        " --stimuli {params.stimuli} {params.biases} --seed {params.seed}"
+        " --object-scale {params.scale} --stimulus-layout {params.layout} > {log} 2>&1"
