@@ -36,6 +36,9 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
                             "embed": 12, "association": 12, "report": 1}),
     ("config/smoke.yaml", {"world": 1, "train": 4, "train_editor": 1, "counterfactuals": 1,
                            "embed": 4, "association": 4, "report": 1}),
+    # 6 objectives x 2 sizes x 2 seeds on two worlds, no CDA
+    ("config/calibration.yaml", {"world": 2, "train": 48, "embed": 48, "association": 48}),
+    ("config/calibration_large.yaml", {"world": 2, "train": 48, "association": 48}),
     # 5 objectives x 2 sizes x 3 data x 2 seeds trained, 14 published checkpoints loaded
     ("config/paper.yaml", {"train": 60, "counterfactuals": 2, "embed": 74, "report": 1}),
 ])
