@@ -22,6 +22,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -193,21 +194,32 @@ def _acceptance(spec: pd.DataFrame) -> str:
     return text
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", type=Path, default=ROOT / "config" / "calibration.yaml")
+def run_and_tabulate(doc: str, config: str, out: str,
+                     tabulate: Callable[[dict, Path, pd.DataFrame, dict | None], str]) -> int:
+    """The CLI of a workflow experiment: run the workflow on ``--config`` (unless
+    ``--skip-run``), read its tidy table, write ``tabulate(config, results, tidy, timing)`` to
+    ``--out`` and stdout."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--config", type=Path, default=ROOT / "config" / config)
     ap.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--skip-run", action="store_true", help="tabulate existing results only")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "calibration.md")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / out)
     args = ap.parse_args()
     timing = None if args.skip_run else run_workflow(args.config, args.cores)
-    results = Path(yaml.safe_load(args.config.read_text())["results"])
-    tidy = pd.read_csv(ROOT / results / "aggregate" / "tables" / "tidy.csv")
-    text = markdown(sensitivity(tidy), specificity(tidy), timing, probes(ROOT / results, tidy))
+    cfg = yaml.safe_load(args.config.read_text())
+    results = ROOT / cfg["results"]
+    tidy = pd.read_csv(results / "aggregate" / "tables" / "tidy.csv")
+    text = tabulate(cfg, results, tidy, timing)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     sys.stdout.write(text)
     return 0
+
+
+def main() -> int:
+    return run_and_tabulate(__doc__, "calibration.yaml", "calibration.md", lambda cfg, results,
+                            tidy, timing: markdown(sensitivity(tidy), specificity(tidy), timing,
+                                                   probes(results, tidy)))
 
 
 if __name__ == "__main__":

@@ -17,17 +17,15 @@ for the same number of steps), then tabulates
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from calibration import ROOT, run_workflow
+from calibration import run_and_tabulate
 
 from bias.world.spec import BIASES
 
@@ -106,22 +104,9 @@ def markdown(edits: pd.DataFrame, table: pd.DataFrame, timing: dict | None) -> s
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml")
-    ap.add_argument("--cores", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--skip-run", action="store_true", help="tabulate existing results only")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "cda.md")
-    args = ap.parse_args()
-    timing = None if args.skip_run else run_workflow(args.config, args.cores)
-    cfg = yaml.safe_load(args.config.read_text())
-    results = ROOT / cfg["results"]
-    tidy = pd.read_csv(results / "aggregate" / "tables" / "tidy.csv")
-    text = markdown(edits_table(results), before_after(tidy, cfg["editor"]["attribute"]),
-                    timing)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    sys.stdout.write(text)
-    return 0
+    return run_and_tabulate(__doc__, "config.yaml", "cda.md", lambda cfg, results, tidy, timing:
+                            markdown(edits_table(results),
+                                     before_after(tidy, cfg["editor"]["attribute"]), timing))
 
 
 if __name__ == "__main__":

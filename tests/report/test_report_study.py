@@ -19,6 +19,16 @@ FIGURES = {"heatmap", "forest_models", "forest_tests", "factors", "layers", "cda
 CONFIG = "seed: 1234\nassociation:\n  permutations: 10000\n  correction: holm\nnote: <b>x</b>\n"
 
 
+def aggregate_and_report(results: pd.DataFrame, tmp_path: Path) -> str:
+    """`vitbias aggregate` then `vitbias report` on a results frame; the report's HTML."""
+    results.to_csv(tmp_path / "r.csv", index=False)
+    assert main(["aggregate", "--results", str(tmp_path / "r.csv"), "--out",
+                 str(tmp_path / "agg")]) == 0
+    assert main(["report", "--aggregate", str(tmp_path / "agg"), "--out",
+                 str(tmp_path / "rep")]) == 0
+    return (tmp_path / "rep" / "index.html").read_text()
+
+
 @pytest.fixture(scope="module")
 def full_report(study_csv, tmp_path_factory) -> Path:
     results, catalog = study_csv
@@ -99,12 +109,7 @@ def test_minimal_study_one_model_one_test(tmp_path: Path):
     res = study_results(objectives=("mae",), sizes=("micro",), datas=("original",), seeds=(0,),
                         poolings=("mean",))
     res = res[res["test"] == "Valence"].drop(columns=["objective", "size", "data", "seed"])
-    res.to_csv(tmp_path / "r.csv", index=False)
-    assert main(["aggregate", "--results", str(tmp_path / "r.csv"), "--out",
-                 str(tmp_path / "agg")]) == 0
-    assert main(["report", "--aggregate", str(tmp_path / "agg"), "--out",
-                 str(tmp_path / "rep")]) == 0
-    doc = (tmp_path / "rep" / "index.html").read_text()
+    doc = aggregate_and_report(res, tmp_path)
     check_html(doc)
     for sid in ("factors", "cda", "calibration", "regression"):
         assert "Omitted" in doc.split(f'id="{sid}"')[1].split("</section>")[0], sid
@@ -137,11 +142,6 @@ def test_report_explains_the_robust_p(tmp_path: Path):
     results = study_results()
     results["p_robust"] = results["p_value"]
     results["p_robust_adjusted"] = results["p_adjusted"]
-    results.to_csv(tmp_path / "r.csv", index=False)
-    assert main(["aggregate", "--results", str(tmp_path / "r.csv"), "--out",
-                 str(tmp_path / "agg")]) == 0
-    assert main(["report", "--aggregate", str(tmp_path / "agg"), "--out",
-                 str(tmp_path / "rep")]) == 0
-    doc = (tmp_path / "rep" / "index.html").read_text()
+    doc = aggregate_and_report(results, tmp_path)
     assert "* marks robust adjusted p (targets and attributes permuted" in doc
     assert "intersection-union test" in doc
