@@ -11,13 +11,12 @@ live only in the training state, not here, so that any checkpoint loads as a pla
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from bias.errors import VitbiasError
-from bias.io import atomic_file, versions, write_json
+from bias.io import atomic_file, read_folder_meta, versions, write_json
 
 FORMAT = "vitbias-checkpoint/1"
 WEIGHTS = "model.safetensors"
@@ -42,20 +41,8 @@ def save_checkpoint(model: Any, out_dir: str | os.PathLike[str], arch: str,
 
 def read_meta(ckpt_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Validated ``model.json`` of a checkpoint folder."""
-    d = Path(ckpt_dir)
-    if not d.is_dir():
-        raise VitbiasError(f"checkpoint folder not found: {d}")
-    for name in (WEIGHTS, META):
-        if not (d / name).is_file():
-            raise VitbiasError(f"checkpoint {d} lacks {name}")
-    try:
-        meta = json.loads((d / META).read_text())
-    except json.JSONDecodeError as exc:
-        raise VitbiasError(f"checkpoint {d / META} is not valid JSON: {exc}") from exc
-    for field in ("arch", "model_kwargs"):
-        if field not in meta:
-            raise VitbiasError(f"checkpoint {d / META} lacks field '{field}'")
-    return meta
+    return read_folder_meta(ckpt_dir, "checkpoint", (WEIGHTS, META), META,
+                            ("arch", "model_kwargs"))
 
 
 def load_checkpoint(ckpt_dir: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:

@@ -18,6 +18,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from bias.errors import VitbiasError
+
 _TRACKED_PACKAGES = (
     "vitbias", "numpy", "scipy", "pandas", "torch", "torchvision", "timm", "open_clip_torch",
     "diffusers", "safetensors", "scikit-learn", "statsmodels",
@@ -91,3 +93,24 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def read_folder_meta(folder: str | os.PathLike[str], what: str, files: tuple[str, ...],
+                     meta: str, fields: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON document ``meta`` of a saved-model folder, after checking that the folder,
+    each of ``files`` and each top-level ``fields`` exist; errors name ``what`` and the path.
+    """
+    d = Path(folder)
+    if not d.is_dir():
+        raise VitbiasError(f"{what} folder not found: {d}")
+    for name in files:
+        if not (d / name).is_file():
+            raise VitbiasError(f"{what} {d} lacks {name}")
+    try:
+        doc = json.loads((d / meta).read_text())
+    except json.JSONDecodeError as exc:
+        raise VitbiasError(f"{what} {d / meta} is not valid JSON: {exc}") from exc
+    for field in fields:
+        if field not in doc:
+            raise VitbiasError(f"{what} {d / meta} lacks field '{field}'")
+    return doc

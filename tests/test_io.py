@@ -5,7 +5,8 @@ import stat
 
 import pytest
 
-from bias.io import atomic_dir, atomic_file
+from bias.errors import VitbiasError
+from bias.io import atomic_dir, atomic_file, read_folder_meta
 
 
 def test_atomic_file_appears_only_on_success(tmp_path):
@@ -41,3 +42,23 @@ def test_outputs_follow_the_umask(tmp_path):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "f.txt").stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
+
+
+def test_read_folder_meta_names_what_is_wrong(tmp_path):
+    """The one check behind checkpoints, world editors and judges, every failure named."""
+    d = tmp_path / "ckpt"
+    args = ("checkpoint", ("w.safetensors", "m.json"), "m.json", ("arch",))
+    with pytest.raises(VitbiasError, match=r"checkpoint folder not found: .*ckpt"):
+        read_folder_meta(d, *args)
+    d.mkdir()
+    (d / "m.json").write_text("{")
+    with pytest.raises(VitbiasError, match=r"checkpoint .*ckpt lacks w\.safetensors"):
+        read_folder_meta(d, *args)
+    (d / "w.safetensors").write_bytes(b"")
+    with pytest.raises(VitbiasError, match=r"checkpoint .*m\.json is not valid JSON"):
+        read_folder_meta(d, *args)
+    (d / "m.json").write_text('{"size": 1}')
+    with pytest.raises(VitbiasError, match=r"checkpoint .*m\.json lacks field 'arch'"):
+        read_folder_meta(d, *args)
+    (d / "m.json").write_text('{"arch": "vit"}')
+    assert read_folder_meta(d, *args) == {"arch": "vit"}

@@ -13,7 +13,6 @@ with safetensors, never unpickling anything.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import math
 import os
@@ -26,7 +25,7 @@ from torch import Tensor
 
 from bias.editing.data import load_images, read_data
 from bias.errors import VitbiasError
-from bias.io import atomic_dir, sha256_file, versions, write_json
+from bias.io import atomic_dir, read_folder_meta, sha256_file, versions, write_json
 
 log = logging.getLogger(__name__)
 
@@ -233,18 +232,8 @@ def load_world_editor(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]
     from safetensors.torch import load_file
 
     d = Path(path)
-    if not d.is_dir():
-        raise VitbiasError(f"editor folder not found: {d}")
-    for name in (WEIGHTS, META):
-        if not (d / name).is_file():
-            raise VitbiasError(f"world editor {d} lacks {name}")
-    try:
-        doc = json.loads((d / META).read_text())
-    except json.JSONDecodeError as exc:
-        raise VitbiasError(f"{d / META} is not valid JSON: {exc}") from exc
-    for key in ("format", "unet_config", "noise_config", "attributes", "image_size"):
-        if key not in doc:
-            raise VitbiasError(f"{d / META} lacks field '{key}'")
+    doc = read_folder_meta(d, "world editor", (WEIGHTS, META), META,
+                           ("format", "unet_config", "noise_config", "attributes", "image_size"))
     if doc["format"] != FORMAT:
         raise VitbiasError(f"{d / META}: format {doc['format']!r} is not {FORMAT!r}")
     model = build_unet(doc["unet_config"])

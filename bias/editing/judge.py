@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import asdict, dataclass
@@ -23,8 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from bias.errors import VitbiasError
-from bias.io import atomic_file, write_json
+from bias.io import atomic_file, read_folder_meta, write_json
 
 log = logging.getLogger(__name__)
 
@@ -141,12 +139,8 @@ def load_pixel_judge(path: str | os.PathLike[str]) -> tuple[PixelJudge, dict[str
     from safetensors.torch import load_file
 
     d = Path(path)
-    if not d.is_dir():
-        raise VitbiasError(f"judge folder not found: {d}")
-    for name in (JUDGE_WEIGHTS, JUDGE_META):
-        if not (d / name).is_file():
-            raise VitbiasError(f"judge folder {d} lacks {name}")
-    meta = json.loads((d / JUDGE_META).read_text())
+    meta = read_folder_meta(d, "judge", (JUDGE_WEIGHTS, JUDGE_META), JUDGE_META,
+                            ("attributes", "width"))
     judge = PixelJudge(meta["attributes"], width=int(meta["width"]))
     judge.load_state_dict(load_file(str(d / JUDGE_WEIGHTS)))
     return judge.eval(), meta
