@@ -32,6 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stimulus-layout", default="centre", choices=("centre", "training"),
                    help="where lone stimuli stand: spread over the middle (default) or where "
                         "training scenes have people and objects")
+    p.add_argument("--palette", default="varied", choices=("varied", "plain"),
+                   help="nuisance colours: many wall, object and hair colours (default), or "
+                        "one of each role -- a calibration world that self-supervised models "
+                        "cannot tell apart by colour alone")
     p.set_defaults(func=run)
 
 
@@ -42,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     biases = dict(parse_bias(text) for text in args.bias)
     out = generate_world(args.out, size=args.size, n_train=args.n_train, biases=biases,
                          seed=args.seed, n_stimuli=args.n_stimuli,
-                         object_scale=args.object_scale, stimulus_layout=args.stimulus_layout)
+                         object_scale=args.object_scale, stimulus_layout=args.stimulus_layout,
+                         palette=args.palette)
     log.info("world written to %s (catalog: %s)", out, out / "catalog.yaml")
     return 0

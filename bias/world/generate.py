@@ -34,6 +34,7 @@ from bias.errors import VitbiasError
 from bias.io import atomic_dir, versions, write_json
 from bias.world import sample
 from bias.world.catalog import write_catalog
+from bias.world.palette import PALETTES
 from bias.world.scene import SceneParams, render_scene
 from bias.world.spec import (
     ATTRIBUTES,
@@ -46,7 +47,7 @@ from bias.world.spec import (
     classes,
     resolve_biases,
 )
-from bias.world.stimulus_sets import LAYOUTS, Geometry, stimulus_scenes
+from bias.world.stimulus_sets import DEFAULT_STYLE, LAYOUTS, Style, stimulus_scenes
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def _pick(rng: np.random.Generator, options: tuple[str, ...]) -> str:
 
 def train_scene(index: int, seed: int, size: int, biases: Mapping[str, float],
                 hard_fraction: float = HARD_FRACTION,
-                object_scale: float = 1.0) -> tuple[dict[str, Any], SceneParams]:
+                style: Style = DEFAULT_STYLE) -> tuple[dict[str, Any], SceneParams]:
     """Training scene ``index``: its labels and its parameters.
 
     Labels: ``tone, gender`` (the person), ``valence, career, null`` (the context concepts)
@@ -81,11 +82,12 @@ def train_scene(index: int, seed: int, size: int, biases: Mapping[str, float],
     person_x, object_x = sample.training_layout(rng)
     labels["obj_fade"] = sample.fade(rng, hard_fraction)
     labels["tex_fade"] = sample.fade(rng, hard_fraction)
-    fields = sample.background(rng, SCENE_OF[labels["career"]], labels["tex_fade"])
-    fields |= sample.person(rng, fields["wall"], person_x)
+    pal = style.colours
+    fields = sample.background(rng, SCENE_OF[labels["career"]], labels["tex_fade"], pal=pal)
+    fields |= sample.person(rng, fields["wall"], person_x, pal=pal)
     fields |= sample.context_object(rng, kind, fields["wall"], object_x,
-                                    fade=labels["obj_fade"], scale=object_scale)
-    fields |= sample.null_object(rng, labels["null"], fields["wall"], object_x)
+                                    fade=labels["obj_fade"], scale=style.object_scale, pal=pal)
+    fields |= sample.null_object(rng, labels["null"], fields["wall"], object_x, pal=pal)
     params = SceneParams(size=size, tone=labels["tone"], gender=labels["gender"], **fields)
     return labels, params
 
@@ -119,7 +121,7 @@ def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
     return int(value)
 
 
-def _check_geometry(object_scale: Any, layout: Any) -> Geometry:
+def _check_style(object_scale: Any, layout: Any, palette: Any) -> Style:
     try:
         scale = float(object_scale)
     except (TypeError, ValueError) as exc:
@@ -129,7 +131,9 @@ def _check_geometry(object_scale: Any, layout: Any) -> Geometry:
     if layout not in LAYOUTS:
         raise VitbiasError(f"world: stimulus_layout must be one of {list(LAYOUTS)}, "
                            f"got {layout!r}")
-    return Geometry(layout=layout, object_scale=scale)
+    if palette not in PALETTES:
+        raise VitbiasError(f"world: palette must be one of {list(PALETTES)}, got {palette!r}")
+    return Style(layout=layout, object_scale=scale, palette=palette)
 
 
 def _check_out(out: Path) -> None:
@@ -153,28 +157,29 @@ def _render_all(root: Path, jobs: Iterable[tuple[str, SceneParams]], total: int)
 def generate_world(out_dir: str | os.PathLike[str], *, size: int = 32, n_train: int = 3000,
                    biases: Mapping[str, float] | None = None, seed: int = 0,
                    n_stimuli: int = 32, object_scale: float = 1.0,
-                   stimulus_layout: str = "centre") -> Path:
+                   stimulus_layout: str = "centre", palette: str = "varied") -> Path:
     """Write a world to ``out_dir`` (atomically: a failure leaves nothing); returns the path.
 
     ``biases`` overrides the default betas (``{"valence": 0.8, "career": 0.8}``) by name;
     ``{"valence": 0, "career": 0}`` is the unbiased control world. ``object_scale`` scales the
     context objects (training and stimuli); ``stimulus_layout`` is ``centre`` or ``training``
-    (see :mod:`bias.world.stimulus_sets`).
+    (see :mod:`bias.world.stimulus_sets`); ``palette`` is ``varied`` or ``plain`` (see
+    :data:`bias.world.palette.PALETTES`).
     """
     size = _check_int("size", size, MIN_SIZE, MAX_SIZE)
     n_train = _check_int("n_train", n_train, 1)
     n_stimuli = _check_int("n_stimuli", n_stimuli, 2)
     seed = _check_int("seed", seed, 0)
-    geo = _check_geometry(object_scale, stimulus_layout)
+    style = _check_style(object_scale, stimulus_layout, palette)
     betas = resolve_biases(biases)
     out = Path(out_dir)
     _check_out(out)
 
-    train = [train_scene(i, seed, size, betas, object_scale=geo.object_scale)
+    train = [train_scene(i, seed, size, betas, style=style)
              for i in range(n_train)]
     rows = [metadata_row(f"{p.obj}-{p.scene}/{i:05d}.png", lab, p)
             for i, (lab, p) in enumerate(train)]
-    stimuli = list(stimulus_scenes(n_stimuli, seed, size, geo))
+    stimuli = list(stimulus_scenes(n_stimuli, seed, size, style))
     stim_rows = [{"file": f"{cat}/{con}/{i:03d}.png", "concept": f"{cat}/{con}"}
                  | p.to_row() for cat, con, i, p in stimuli]
     jobs = [(f"train/{r['file']}", p) for r, (_, p) in zip(rows, train, strict=True)]
@@ -187,7 +192,8 @@ def generate_world(out_dir: str | os.PathLike[str], *, size: int = 32, n_train: 
         _write_csv(tmp / "stimuli.csv", stim_rows)
         write_catalog(tmp / "catalog.yaml", betas)
         write_json(tmp / "world.json", _world_doc(size, seed, n_train, n_stimuli, betas, rows)
-                   | {"object_scale": geo.object_scale, "stimulus_layout": geo.layout})
+                   | {"object_scale": style.object_scale, "stimulus_layout": style.layout,
+                      "palette": style.palette})
     log.info("world: %d training images, %d stimuli in %s", n_train, len(stimuli), out)
     return out
 

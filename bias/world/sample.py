@@ -37,11 +37,12 @@ def fade(rng: np.random.Generator, hard_fraction: float) -> float:
     return _u(rng, 0.7, 0.95) if rng.random() < hard_fraction else 0.0
 
 
-def background(rng: np.random.Generator, scene: str, fade: float = 0.0) -> dict[str, Any]:
+def background(rng: np.random.Generator, scene: str, fade: float = 0.0,
+               pal: palette.Palette = palette.VARIED) -> dict[str, Any]:
     """Wall, floor and wall texture (contrast reduced by ``fade``). ``scene``: office, home or
     plain."""
-    wall = palette.pick(rng, palette.WALL_COLOURS)
-    floor = palette.mix(palette.pick(rng, palette.WALL_COLOURS), (0, 0, 0), 0.3)
+    wall = palette.pick(rng, pal.walls)
+    floor = palette.mix(palette.pick(rng, pal.walls), (0, 0, 0), 0.3)
     # Darker or lighter than the wall with equal odds: texture pixels average to the wall.
     sign = 1.0 if rng.random() < 0.5 else -1.0
     step = _u(rng, 0.22, 0.3)
@@ -52,8 +53,8 @@ def background(rng: np.random.Generator, scene: str, fade: float = 0.0) -> dict[
     }
 
 
-def person(rng: np.random.Generator, wall: str, x: float,
-           spread: float = TRAIN_SPREAD) -> dict[str, Any]:
+def person(rng: np.random.Generator, wall: str, x: float, spread: float = TRAIN_SPREAD,
+           pal: palette.Palette = palette.VARIED) -> dict[str, Any]:
     """A person's nuisance: position ``x +- spread``, height, skin shift and colours.
 
     ``tone`` and ``gender`` are set by the caller.
@@ -61,18 +62,19 @@ def person(rng: np.random.Generator, wall: str, x: float,
     return {
         "person_x": _u(rng, x - spread, x + spread), "person_feet": _u(rng, 0.9, 0.97),
         "person_h": _u(rng, 0.58, 0.72), "skin_shift": _u(rng, -0.08, 0.08),
-        "hair": palette.pick(rng, palette.HAIR_COLOURS, 10.0),
-        "cloth": palette.pick_distinct(rng, palette.OBJECT_COLOURS, wall),
+        "hair": palette.pick(rng, pal.hair, 10.0),
+        "cloth": palette.pick_distinct(rng, pal.objects, wall),
     }
 
 
 def context_object(rng: np.random.Generator, kind: str, wall: str, x: float,
                    y: tuple[float, float] = (0.52, 0.68), spread: float = TRAIN_SPREAD,
-                   fade: float = 0.0, scale: float = 1.0) -> dict[str, Any]:
+                   fade: float = 0.0, scale: float = 1.0,
+                   pal: palette.Palette = palette.VARIED) -> dict[str, Any]:
     """The context object (valence concept) of ``kind`` at ``x +- spread``, two colours
     (blended toward the wall by ``fade``), radius 0.17-0.22 of the side times ``scale``."""
-    c1 = palette.pick_distinct(rng, palette.OBJECT_COLOURS, wall)
-    c2 = palette.pick_distinct(rng, palette.OBJECT_COLOURS, c1)
+    c1 = palette.pick_distinct(rng, pal.objects, wall)
+    c2 = palette.pick_distinct(rng, pal.objects, c1)
     to_wall = palette.from_hex(wall)
     return {
         "obj": kind, "obj_x": _u(rng, x - spread, x + spread), "obj_y": _u(rng, *y),
@@ -82,12 +84,13 @@ def context_object(rng: np.random.Generator, kind: str, wall: str, x: float,
 
 
 def null_object(rng: np.random.Generator, kind: str, wall: str, x: float,
-                y: tuple[float, float] = (0.13, 0.22), spread: float = 0.07) -> dict[str, Any]:
+                y: tuple[float, float] = (0.13, 0.22), spread: float = 0.07,
+                pal: palette.Palette = palette.VARIED) -> dict[str, Any]:
     """The small neutral object (null concept) of ``kind`` at ``x +- spread``."""
     return {
         "null": kind, "null_x": _u(rng, x - spread, x + spread), "null_y": _u(rng, *y),
         "null_r": _u(rng, 0.085, 0.11),
-        "null_c1": palette.pick_distinct(rng, palette.OBJECT_COLOURS, wall),
+        "null_c1": palette.pick_distinct(rng, pal.objects, wall),
     }
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from bias.world import sample
+from bias.world import palette, sample
 from bias.world.scene import SceneParams
 from bias.world.spec import (
     ATTRIBUTES,
@@ -44,11 +44,18 @@ LAYOUTS = ("centre", "training")
 
 
 @dataclass(frozen=True)
-class Geometry:
-    """Where lone stimuli stand (``layout``) and how large objects are (``object_scale``)."""
+class Style:
+    """How a world looks, in training scenes and stimuli alike: where lone stimuli stand
+    (``layout``), how large objects are (``object_scale``), which colours nuisance draws
+    from (``palette``, a name of :data:`bias.world.palette.PALETTES`)."""
 
     layout: str = "centre"
     object_scale: float = 1.0
+    palette: str = "varied"
+
+    @property
+    def colours(self) -> palette.Palette:
+        return palette.PALETTES[self.palette]
 
     def x(self, rng: np.random.Generator, sides: tuple[float, float]) -> tuple[float, float]:
         """Centre and jitter of a lone thing's x."""
@@ -57,10 +64,13 @@ class Geometry:
         return sides[int(rng.random() < 0.5)], sample.TRAIN_SPREAD
 
 
+DEFAULT_STYLE = Style()
+
+
 def _persons(rng: np.random.Generator, i: int, category: str,
-             geo: Geometry) -> dict[str, dict[str, Any]]:
-    base = sample.background(rng, "plain")
-    base |= sample.person(rng, base["wall"], *geo.x(rng, sample.PERSON_SIDES))
+             geo: Style) -> dict[str, dict[str, Any]]:
+    base = sample.background(rng, "plain", pal=geo.colours)
+    base |= sample.person(rng, base["wall"], *geo.x(rng, sample.PERSON_SIDES), pal=geo.colours)
     tones, genders = ATTRIBUTES["tone"], ATTRIBUTES["gender"]
     if category == "tone":  # the other attribute alternates, so both sets are balanced
         return {t: base | {"tone": t, "gender": genders[i % 2]} for t in tones}
@@ -70,25 +80,25 @@ def _persons(rng: np.random.Generator, i: int, category: str,
 
 
 def _objects(rng: np.random.Generator, i: int, category: str,
-             geo: Geometry) -> dict[str, dict[str, Any]]:
-    base = sample.background(rng, "plain")
+             geo: Style) -> dict[str, dict[str, Any]]:
+    base = sample.background(rng, "plain", pal=geo.colours)
     x, spread = geo.x(rng, sample.OBJECT_SIDES)
     if category == "valence":  # kinds cycle; pleasant kind i is paired with unpleasant kind i
         obj = sample.context_object(rng, "", base["wall"], x, _OBJECT_Y, spread,
-                                    scale=geo.object_scale)
+                                    scale=geo.object_scale, pal=geo.colours)
         k = i % len(PLEASANT_KINDS)
         return {"pleasant": base | obj | {"obj": PLEASANT_KINDS[k]},
                 "unpleasant": base | obj | {"obj": UNPLEASANT_KINDS[k]}}
-    obj = sample.null_object(rng, "", base["wall"], x, _OBJECT_Y, spread)
+    obj = sample.null_object(rng, "", base["wall"], x, _OBJECT_Y, spread, pal=geo.colours)
     return {kind: base | obj | {"null": kind} for kind in NULL_KINDS}
 
 
-def _scenes(rng: np.random.Generator) -> dict[str, dict[str, Any]]:
-    base = sample.background(rng, "plain")
+def _scenes(rng: np.random.Generator, geo: Style) -> dict[str, dict[str, Any]]:
+    base = sample.background(rng, "plain", pal=geo.colours)
     return {concept: base | {"scene": scene} for concept, scene in SCENE_OF.items()}
 
 
-def stimulus_scenes(n: int, seed: int, size: int, geo: Geometry = Geometry(),
+def stimulus_scenes(n: int, seed: int, size: int, geo: Style = DEFAULT_STYLE,
                     ) -> Iterator[tuple[str, str, int, SceneParams]]:
     """``(category, concept, index, params)`` for ``n`` images of every concept of
     :data:`~bias.world.spec.CONCEPTS`. Deterministic in ``seed``; independent of the biases.
@@ -101,6 +111,6 @@ def stimulus_scenes(n: int, seed: int, size: int, geo: Geometry = Geometry(),
             elif category in ("valence", "null"):
                 fields = _objects(rng, i, category, geo)
             else:
-                fields = _scenes(rng)
+                fields = _scenes(rng, geo)
             for concept in CONCEPTS[category]:
                 yield category, concept, i, SceneParams(size=size, **fields[concept])

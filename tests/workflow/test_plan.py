@@ -39,6 +39,9 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
     # 6 objectives x 2 sizes x 2 seeds on two worlds, no CDA
     ("config/calibration.yaml", {"world": 2, "train": 48, "embed": 48, "association": 48}),
     ("config/calibration_large.yaml", {"world": 2, "train": 48, "association": 48}),
+    ("config/calibration_plain.yaml", {"world": 2, "train": 24, "association": 24}),
+    ("config/cda_plain.yaml", {"world": 1, "train": 9, "train_editor": 1, "counterfactuals": 2,
+                               "report": 1}),
     # 5 objectives x 2 sizes x 3 data x 2 seeds trained, 14 published checkpoints loaded
     ("config/paper.yaml", {"train": 60, "counterfactuals": 2, "embed": 74, "report": 1}),
 ])
@@ -95,3 +98,11 @@ def test_cda_runs_get_the_original_step_count_and_objectives_their_own_flags():
         assert ("--lr 3e-3 --objective-arg min_scale=1.0" in line) == supervised, line
         if supervised:  # per-objective flags come last, so they override the shared ones
             assert line.index("--epochs 30") < line.index("--epochs 60"), line
+
+
+def test_world_style_reaches_the_world_command():
+    proc = snakemake("-n", "--forceall", "-p", "--configfile", "config/calibration_plain.yaml")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    worlds = [line for line in proc.stdout.splitlines()
+              if line.startswith("Shell command: vitbias world ")]
+    assert len(worlds) == 2 and all("--palette plain" in line for line in worlds), worlds

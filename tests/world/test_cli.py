@@ -31,6 +31,10 @@ def test_world_command_geometry_flags(tmp_path: Path) -> None:
                  "--object-scale", "1.5", "--stimulus-layout", "training"]) == 0
     doc = json.loads((out / "world.json").read_text())
     assert (doc["object_scale"], doc["stimulus_layout"]) == (1.5, "training")
+    assert doc["palette"] == "varied"
+    assert main(["-q", "world", "--out", str(out), "--train", "20", "--stimuli", "2",
+                 "--palette", "plain"]) == 0
+    assert json.loads((out / "world.json").read_text())["palette"] == "plain"
 
 
 @pytest.mark.parametrize(("argv", "named"), [

@@ -12,7 +12,7 @@ from conftest import folder_digest
 from PIL import Image
 
 from bias.errors import VitbiasError
-from bias.world import SceneParams, generate_world, render_scene
+from bias.world import SceneParams, generate_world, palette, render_scene
 from bias.world import generate as generate_mod
 from bias.world.spec import ATTRIBUTES, CONCEPTS
 
@@ -188,9 +188,42 @@ def test_default_geometry_spreads_stimuli_over_the_middle(small_world: Path) -> 
     assert all(0.3 <= x <= 0.7 for x in xs)
 
 
+def _near(colour: str, choices: tuple[palette.RGB, ...], jitter: float) -> bool:
+    rgb = np.asarray(palette.from_hex(colour), float)
+    return any(np.abs(rgb - np.asarray(c)).max() <= jitter + 0.5 for c in choices)
+
+
+def test_plain_palette_draws_one_colour_per_role(tmp_path: Path) -> None:
+    world = generate_world(tmp_path / "w", n_train=80, n_stimuli=6, seed=4, palette="plain")
+    assert json.loads((world / "world.json").read_text())["palette"] == "plain"
+    plain = palette.PALETTES["plain"]
+    rows = _rows(world) + _stimulus_rows(world)
+    assert all(_near(r["wall"], plain.walls, 14) for r in rows)
+    assert all(_near(r["hair"], plain.hair, 10) for r in rows if r["tone"])
+    assert all(_near(r["cloth"], plain.objects, 14) for r in rows if r["tone"])
+    clear = [r for r in _rows(world) if float(r["obj_fade"]) == 0]  # faded ones mix with wall
+    assert clear
+    assert all(_near(r[c], plain.objects, 14) for r in clear for c in ("obj_c1", "obj_c2"))
+    # the varied default really varies: more than one wall colour in the same number of rows
+    varied = generate_world(tmp_path / "v", n_train=80, n_stimuli=6, seed=4)
+    assert not all(_near(r["wall"], plain.walls, 14) for r in _rows(varied))
+
+
+@pytest.mark.parametrize("name", sorted(palette.PALETTES))
+def test_every_palette_keeps_the_calibration_rule(name: str) -> None:
+    """Walls and objects are point-symmetric around grey (no mean colour difference between
+    concepts can arise), hair is shared by both tone groups."""
+    pal = palette.PALETTES[name]
+    for colours in (pal.walls, pal.objects):
+        mirrored = {tuple(2 * palette._GREY - v for v in c) for c in colours}
+        assert mirrored == set(colours), name
+    assert pal.hair
+
+
 @pytest.mark.parametrize("kw, match", [({"object_scale": 3.0}, r"object_scale must be in"),
                                        ({"object_scale": "big"}, r"object_scale must be a"),
-                                       ({"stimulus_layout": "left"}, r"stimulus_layout must")])
+                                       ({"stimulus_layout": "left"}, r"stimulus_layout must"),
+                                       ({"palette": "neon"}, r"palette must be one of")])
 def test_bad_geometry_is_named_and_leaves_nothing(tmp_path: Path, kw, match) -> None:
     with pytest.raises(VitbiasError, match=match):
         generate_world(tmp_path / "never", n_train=10, n_stimuli=2, **kw)

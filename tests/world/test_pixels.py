@@ -4,7 +4,10 @@ The stimuli are rendered alone, independently of beta, so the same check covers 
 and beta = 0.8 worlds. Embedding each stimulus as its flattened pixels, no catalog test may
 show a systematic association: averaged over seeds, |d| stays small. (Per seed, d on raw
 pixels scatters around 0 with spread ~0.2-0.4; a confound, e.g. objects of one valence drawn
-in colours closer to one skin tone, shows up as d of the same sign on every seed.)
+in colours closer to one skin tone, shows up as d of the same sign on every seed.) Both
+palettes are checked. The plain one has too few colours to average pixel coincidences away:
+its per-seed d scatters more (mean |d| up to ~0.8 on the career tests, where grey persons
+meet grey textured walls), so its scatter bound is looser; the systematic part stays small.
 """
 
 from __future__ import annotations
@@ -14,35 +17,42 @@ import pytest
 from conftest import ieat_effect_size
 
 from bias.world import render_scene, stimulus_scenes, world_catalog
+from bias.world.stimulus_sets import Style
 
 SEEDS = (0, 1, 2, 3)
 N_STIMULI = 24
+SCATTER_BOUND = {"varied": 0.5, "plain": 1.0}  # bound on the seed-mean |d|
 
 
-@pytest.fixture(scope="module")
-def pixel_d() -> dict[str, list[float]]:
+@pytest.fixture(scope="module", params=["varied", "plain"])
+def pixel_d(request: pytest.FixtureRequest) -> tuple[str, dict[str, list[float]]]:
+    style = Style(palette=request.param)
     tests = world_catalog()["tests"]
     out: dict[str, list[float]] = {t["name"]: [] for t in tests}
     for seed in SEEDS:
         emb: dict[str, list[np.ndarray]] = {}
-        for category, concept, _, params in stimulus_scenes(N_STIMULI, seed, 32):
+        for category, concept, _, params in stimulus_scenes(N_STIMULI, seed, 32, style):
             pixels = np.asarray(render_scene(params), np.float64).ravel() / 255
             emb.setdefault(f"{category}/{concept}", []).append(pixels)
         for t in tests:
             x, y, a, b = (np.stack(emb[t[k]]) for k in "xyab")
             out[t["name"]].append(ieat_effect_size(x, y, a, b))
-    return out
+    return request.param, out
 
 
-def test_no_systematic_pixel_level_association(pixel_d: dict[str, list[float]]) -> None:
-    for name, ds in pixel_d.items():
-        assert np.mean(np.abs(ds)) < 0.5, (name, np.round(ds, 2))
+def test_no_systematic_pixel_level_association(
+        pixel_d: tuple[str, dict[str, list[float]]]) -> None:
+    palette, ds_by_test = pixel_d
+    for name, ds in ds_by_test.items():
+        assert np.mean(np.abs(ds)) < SCATTER_BOUND[palette], (name, np.round(ds, 2))
         assert abs(np.mean(ds)) < 0.35, (name, np.round(ds, 2))
 
 
-def test_null_pair_is_flat_in_pixel_space(pixel_d: dict[str, list[float]]) -> None:
+def test_null_pair_is_flat_in_pixel_space(pixel_d: tuple[str, dict[str, list[float]]]) -> None:
+    palette, ds_by_test = pixel_d
+    bound = 0.2 if palette == "varied" else 0.3
     for name in ("Null-Valence", "Null-Career"):
-        assert np.mean(np.abs(pixel_d[name])) < 0.2, (name, pixel_d[name])
+        assert np.mean(np.abs(ds_by_test[name])) < bound, (name, ds_by_test[name])
 
 
 def test_effect_size_helper_against_a_constructed_case() -> None:

@@ -24,7 +24,9 @@ rule world:
         seed=config["seed"],
         scale=lambda wc: WORLDS[wc.world]["object_scale"],
         layout=lambda wc: WORLDS[wc.world]["stimulus_layout"],
+        palette=lambda wc: WORLDS[wc.world]["palette"],
     shell:
         "vitbias world --out {params.root} --size {params.size} --train {params.train}"
         " --stimuli {params.stimuli} {params.biases} --seed {params.seed}"
-        " --object-scale {params.scale} --stimulus-layout {params.layout} > {log} 2>&1"
+        " --object-scale {params.scale} --stimulus-layout {params.layout}"
+        " --palette {params.palette} > {log} 2>&1"
