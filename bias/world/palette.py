@@ -50,8 +50,6 @@ HAIR_COLOURS: tuple[RGB, ...] = (
 )
 
 
-
-
 @dataclass(frozen=True)
 class Palette:
     """Where a world's nuisance colours come from: walls (and floors), objects and clothes,
