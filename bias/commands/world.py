@@ -7,6 +7,11 @@ import logging
 
 log = logging.getLogger(__name__)
 
+# Kept literal (not imported from bias.world) so that `vitbias --help` stays fast; tests check
+# they match the library's LAYOUTS and PALETTES.
+LAYOUT_CHOICES = ("centre", "training")
+PALETTE_CHOICES = ("varied", "plain")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -29,10 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--object-scale", type=float, default=1.0,
                    help="size of the context objects relative to the default (0.5-2.5)")
-    p.add_argument("--stimulus-layout", default="centre", choices=("centre", "training"),
+    p.add_argument("--stimulus-layout", default="centre", choices=LAYOUT_CHOICES,
                    help="where lone stimuli stand: spread over the middle (default) or where "
                         "training scenes have people and objects")
-    p.add_argument("--palette", default="varied", choices=("varied", "plain"),
+    p.add_argument("--palette", default="varied", choices=PALETTE_CHOICES,
                    help="nuisance colours: many wall, object and hair colours (default), or "
                         "one of each role -- a calibration world that self-supervised models "
                         "cannot tell apart by colour alone")

@@ -175,8 +175,7 @@ def generate_world(out_dir: str | os.PathLike[str], *, size: int = 32, n_train: 
     out = Path(out_dir)
     _check_out(out)
 
-    train = [train_scene(i, seed, size, betas, style=style)
-             for i in range(n_train)]
+    train = [train_scene(i, seed, size, betas, style=style) for i in range(n_train)]
     rows = [metadata_row(f"{p.obj}-{p.scene}/{i:05d}.png", lab, p)
             for i, (lab, p) in enumerate(train)]
     stimuli = list(stimulus_scenes(n_stimuli, seed, size, style))

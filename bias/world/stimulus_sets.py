@@ -68,9 +68,9 @@ DEFAULT_STYLE = Style()
 
 
 def _persons(rng: np.random.Generator, i: int, category: str,
-             geo: Style) -> dict[str, dict[str, Any]]:
-    base = sample.background(rng, "plain", pal=geo.colours)
-    base |= sample.person(rng, base["wall"], *geo.x(rng, sample.PERSON_SIDES), pal=geo.colours)
+             style: Style) -> dict[str, dict[str, Any]]:
+    base = sample.background(rng, "plain", pal=style.colours)
+    base |= sample.person(rng, base["wall"], *style.x(rng, sample.PERSON_SIDES), pal=style.colours)
     tones, genders = ATTRIBUTES["tone"], ATTRIBUTES["gender"]
     if category == "tone":  # the other attribute alternates, so both sets are balanced
         return {t: base | {"tone": t, "gender": genders[i % 2]} for t in tones}
@@ -80,25 +80,25 @@ def _persons(rng: np.random.Generator, i: int, category: str,
 
 
 def _objects(rng: np.random.Generator, i: int, category: str,
-             geo: Style) -> dict[str, dict[str, Any]]:
-    base = sample.background(rng, "plain", pal=geo.colours)
-    x, spread = geo.x(rng, sample.OBJECT_SIDES)
+             style: Style) -> dict[str, dict[str, Any]]:
+    base = sample.background(rng, "plain", pal=style.colours)
+    x, spread = style.x(rng, sample.OBJECT_SIDES)
     if category == "valence":  # kinds cycle; pleasant kind i is paired with unpleasant kind i
         obj = sample.context_object(rng, "", base["wall"], x, _OBJECT_Y, spread,
-                                    scale=geo.object_scale, pal=geo.colours)
+                                    scale=style.object_scale, pal=style.colours)
         k = i % len(PLEASANT_KINDS)
         return {"pleasant": base | obj | {"obj": PLEASANT_KINDS[k]},
                 "unpleasant": base | obj | {"obj": UNPLEASANT_KINDS[k]}}
-    obj = sample.null_object(rng, "", base["wall"], x, _OBJECT_Y, spread, pal=geo.colours)
+    obj = sample.null_object(rng, "", base["wall"], x, _OBJECT_Y, spread, pal=style.colours)
     return {kind: base | obj | {"null": kind} for kind in NULL_KINDS}
 
 
-def _scenes(rng: np.random.Generator, geo: Style) -> dict[str, dict[str, Any]]:
-    base = sample.background(rng, "plain", pal=geo.colours)
+def _scenes(rng: np.random.Generator, style: Style) -> dict[str, dict[str, Any]]:
+    base = sample.background(rng, "plain", pal=style.colours)
     return {concept: base | {"scene": scene} for concept, scene in SCENE_OF.items()}
 
 
-def stimulus_scenes(n: int, seed: int, size: int, geo: Style = DEFAULT_STYLE,
+def stimulus_scenes(n: int, seed: int, size: int, style: Style = DEFAULT_STYLE,
                     ) -> Iterator[tuple[str, str, int, SceneParams]]:
     """``(category, concept, index, params)`` for ``n`` images of every concept of
     :data:`~bias.world.spec.CONCEPTS`. Deterministic in ``seed``; independent of the biases.
@@ -107,10 +107,10 @@ def stimulus_scenes(n: int, seed: int, size: int, geo: Style = DEFAULT_STYLE,
         for i in range(n):
             rng = np.random.default_rng([seed, STIMULUS_STREAM, c_idx, i])
             if category in ("tone", "gender", "tone-gender"):
-                fields = _persons(rng, i, category, geo)
+                fields = _persons(rng, i, category, style)
             elif category in ("valence", "null"):
-                fields = _objects(rng, i, category, geo)
+                fields = _objects(rng, i, category, style)
             else:
-                fields = _scenes(rng, geo)
+                fields = _scenes(rng, style)
             for concept in CONCEPTS[category]:
                 yield category, concept, i, SceneParams(size=size, **fields[concept])

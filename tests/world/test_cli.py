@@ -25,6 +25,15 @@ def test_world_command_end_to_end(tmp_path: Path) -> None:
     assert (doc["object_scale"], doc["stimulus_layout"]) == (1.0, "centre")
 
 
+def test_world_command_choices_match_the_library() -> None:
+    from bias.commands import world as command
+    from bias.world.palette import PALETTES
+    from bias.world.stimulus_sets import LAYOUTS
+
+    assert command.LAYOUT_CHOICES == LAYOUTS
+    assert set(command.PALETTE_CHOICES) == set(PALETTES)
+
+
 def test_world_command_geometry_flags(tmp_path: Path) -> None:
     out = tmp_path / "big"
     assert main(["-q", "world", "--out", str(out), "--train", "20", "--stimuli", "2",
