@@ -127,6 +127,7 @@ def test_checkpoint_loads_back_as_the_trained_timm_model(world, tmp_path):
     assert meta["param_count"] == sum(p.numel() for p in model.parameters())
     assert meta["data_config"]["input_size"] == [3, 32, 32]
     assert meta["final_loss"] == meta["loss_curve"][-1] and len(meta["loss_curve"]) == 1
+    assert meta["warnings"] == []  # one epoch: no curve to judge
     assert meta["versions"]["lightly"] and meta["model_kwargs"]["patch_size"] == 4
     # The audit path, `ckpt:<dir>`: same weights, and the eval transform of a 32 px image is
     # exactly the training normalisation (no resize or crop).
@@ -140,6 +141,19 @@ def test_checkpoint_loads_back_as_the_trained_timm_model(world, tmp_path):
     img = Image.open(world / "dog" / "00.png").convert("RGB")
     want = normalize(to_tensor(img), meta["data_config"]["mean"], meta["data_config"]["std"])
     assert torch.allclose(loaded.transform(img), want, atol=1e-6)
+
+
+def test_a_run_that_learns_nothing_is_flagged_in_model_json(world, tmp_path, caplog):
+    out = tmp_path / "flat"
+    train(cfg(world, out, objective="simclr", lr=1e-9, warmup_epochs=0.0))  # lr ~0: no change
+    warnings = json.loads((out / "model.json").read_text())["warnings"]
+    assert len(warnings) == 1 and "did not fall" in warnings[0]
+    assert "did not fall" in caplog.text
+    caplog.clear()
+    from bias.models import load_model
+
+    load_model(f"ckpt:{out}")  # the audit path repeats it: no bias found may be no training
+    assert "flagged when it was trained" in caplog.text and "did not fall" in caplog.text
 
 
 def test_rerun_is_a_noop_and_other_arguments_are_refused(world, tmp_path, monkeypatch):

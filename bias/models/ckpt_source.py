@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bias.checkpoint import load_checkpoint
@@ -9,6 +10,8 @@ from bias.errors import VitbiasError
 from bias.models.loaded import LoadedModel, state_dict_sha256
 from bias.models.spec import ModelSpec, register_source
 from bias.models.timm_source import timm_preprocessing
+
+log = logging.getLogger(__name__)
 
 
 @register_source("ckpt")
@@ -23,6 +26,8 @@ def load_ckpt(spec: ModelSpec, kwargs: dict[str, Any]) -> LoadedModel:
                            f"got extra {sorted(kwargs)}")
     assert spec.path is not None  # parse_spec sets location = name for ckpt
     model, meta = load_checkpoint(spec.path)
+    for warning in meta.get("warnings") or []:  # recorded by training: no bias != no training
+        log.warning("%s was flagged when it was trained: %s", spec.text, warning)
     data_config = meta.get("data_config")
     if data_config is not None and not isinstance(data_config, dict):
         raise VitbiasError(f"checkpoint {spec.path / 'model.json'}: field data_config must be "

@@ -32,6 +32,7 @@ Batch = tuple[list[Tensor], Tensor]
 
 # Parameters that are embeddings or tokens, not weights: AdamW must not decay them.
 NO_DECAY_SUFFIXES = ("pos_embed", "cls_token", "reg_token", "dist_token", "mask_token")
+MIN_LOSS_DROP = 0.02  # a run whose loss fell by less (relative, first to last epoch) is flagged
 
 
 class Objective(nn.Module):
@@ -65,6 +66,19 @@ class Objective(nn.Module):
     def config(self) -> dict[str, Any]:
         """The objective's hyper-parameters, recorded in model.json (JSON-safe)."""
         return {}
+
+    def learning_warnings(self, curve: list[float]) -> list[str]:
+        """Signs in the per-epoch loss ``curve`` that the model learned nothing.
+
+        Why it matters here: an untrained model shows no association, and an audit would
+        read that as "unbiased". Recorded in model.json (``warnings``) and logged.
+        """
+        if len(curve) >= 2 and curve[-1] > (1 - MIN_LOSS_DROP) * curve[0]:
+            return [f"{self.name}: the loss did not fall ({curve[0]:.4f} -> {curve[-1]:.4f} "
+                    f"over {len(curve)} epochs); the model may have learned nothing, so an "
+                    "audit of it cannot tell bias from no training (train longer or raise "
+                    "--lr)"]
+        return []
 
 
 LossFn = TypeVar("LossFn", bound=Callable[..., Tensor])

@@ -224,7 +224,7 @@ def _meta(run: _Run, info: DataInfo, identity: dict[str, Any], curve: list[float
         "epochs": cfg.epochs, "batch_size": cfg.batch_size,
         "samples_per_epoch": run.steps_per_epoch * cfg.batch_size, "lr": cfg.lr,
         "weight_decay": cfg.weight_decay, "steps": run.total, "loss_curve": curve,
-        "final_loss": curve[-1],
+        "final_loss": curve[-1], "warnings": obj.learning_warnings(curve),
         "data_config": {"input_size": [3, run.img_size, run.img_size], "mean": list(MEAN),
                         "std": list(STD), "interpolation": "bicubic", "crop_pct": 1.0,
                         "crop_mode": "center"},
@@ -295,6 +295,8 @@ def _train(cfg: TrainConfig, dataset: Any, info: DataInfo, arch: str, kwargs: di
     if env.is_main:
         meta = _meta(run, info, identity, curve, time.perf_counter() - began)
         save_checkpoint(run.objective.backbone, out, arch, kwargs, **meta)  # model.json last
+        for warning in meta["warnings"]:
+            log.warning("%s: %s", out, warning)
         if not cfg.keep_state:
             shutil.rmtree(out / "state", ignore_errors=True)
         log.info("wrote %s (%s, %s, %d parameters, final loss %.4f)", out, cfg.objective,

@@ -110,3 +110,19 @@ def test_masks_follow_the_generator(name):
     obj.generator.manual_seed(5)
     assert obj(batch).item() == a.item()
     assert obj(batch).item() != a.item()  # the generator moved on: new masks
+
+
+def test_a_flat_loss_curve_is_flagged_and_a_falling_one_is_not():
+    obj = make("simclr")
+    assert obj.learning_warnings([5.0, 4.0, 3.5]) == []
+    assert obj.learning_warnings([5.0]) == []  # one epoch: nothing to compare
+    (warning,) = obj.learning_warnings([5.0, 5.1, 4.95])  # fell by 1 %: under the 2 % bar
+    assert "did not fall" in warning and "5.0000 -> 4.9500" in warning
+
+
+def test_dino_flags_uniform_collapse_at_log_k():
+    obj = make("dino", output_dim=256)  # log K = 5.545
+    falling_but_flat = [6.0, 5.3]  # fell 12 %, yet 5.3 > 0.9 log K: flat teacher outputs
+    (warning,) = obj.learning_warnings(falling_but_flat)
+    assert "uniform collapse" in warning and "5.5452" in warning
+    assert obj.learning_warnings([5.2, 4.15]) == []  # the measured escape (teacher_temp 0.02)
