@@ -41,6 +41,7 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
     ("config/calibration_large.yaml", {"world": 2, "train": 48, "association": 48}),
     ("config/calibration_plain.yaml", {"world": 2, "train": 24, "association": 24}),
     ("config/calibration_plain_tiny.yaml", {"world": 2, "train": 24, "association": 24}),
+    ("config/calibration_plain_long.yaml", {"world": 2, "train": 24, "association": 24}),
     ("config/cda_plain.yaml", {"world": 1, "train": 18, "train_editor": 1, "counterfactuals": 2,
                                "report": 1}),
     # 5 objectives x 2 sizes x 3 data x 2 seeds trained, 14 published checkpoints loaded
