@@ -116,8 +116,9 @@ def test_a_flat_loss_curve_is_flagged_and_a_falling_one_is_not():
     obj = make("simclr")
     assert obj.learning_warnings([5.0, 4.0, 3.5]) == []
     assert obj.learning_warnings([5.0]) == []  # one epoch: nothing to compare
-    (warning,) = obj.learning_warnings([5.0, 5.1, 4.95])  # fell by 1 %: under the 2 % bar
-    assert "did not fall" in warning and "5.0000 -> 4.9500" in warning
+    (warning,) = obj.learning_warnings([5.0, 5.1, 5.05])  # 1 % under its peak: flat
+    assert "did not fall" in warning and "highest 5.1000, last 5.0500" in warning
+    assert obj.learning_warnings([3.3, 5.5, 3.2]) == []  # rose, then fell (DINO's shape)
 
 
 def test_dino_flags_uniform_collapse_at_log_k():
