@@ -77,6 +77,24 @@ def by_objective(sens: pd.DataFrame) -> pd.DataFrame:
                      axis=1)
 
 
+# The issue's five objectives: one slot may be filled by either of two alternatives.
+SLOTS = {"supervised": ("supervised",), "contrastive": ("simclr",),
+         "self-distillation": ("moco_v3", "dino"), "masked autoencoding": ("mae",),
+         "masked image modelling": ("simmim", "beit")}
+
+
+def by_slot(sens: pd.DataFrame, column: str = "detected") -> pd.DataFrame:
+    """Per main planted test × size: which objectives detect it, and how many of the five
+    :data:`SLOTS` are filled (a slot counts when either of its objectives detects)."""
+    rows = []
+    for (test, size), g in sens[sens["test"].isin(MAIN_TESTS)].groupby(["test", "size"]):
+        found = set(g.loc[g[column], "objective"])
+        slots = [name for name, members in SLOTS.items() if found & set(members)]
+        rows.append({"test": test, "size": size, "detected by": ", ".join(sorted(found)) or "-",
+                     "slots": f"{len(slots)} of {len(SLOTS)}"})
+    return pd.DataFrame(rows, columns=["test", "size", "detected by", "slots"])
+
+
 def null_kind(tidy: pd.DataFrame) -> pd.Series:
     """Which β = 0 family a result belongs to: ``control world`` (every test of a world with
     no planted bias), ``null pair`` (a test with the tee/ell pair) or ``crossed`` (targets
@@ -159,6 +177,9 @@ def markdown(sens: pd.DataFrame, spec: pd.DataFrame, timing: dict | None,
               f"Objectives detecting the main planted tests in most cases (iEAT p): "
               f"{int((by_obj['main'] > 0.5).sum())} of {len(by_obj)}; with p_robust: "
               f"{int((by_obj['main_robust'] > 0.5).sum())}.", "",
+              "By the acceptance's five objectives (moco_v3 or dino, simmim or beit fill one "
+              "slot each), per main planted test and size (`slots`: iEAT p; `slots (robust)`: p_robust):", "",
+              _slot_table(sens).to_markdown(index=False), "",
               "## Specificity (β = 0 tests: share significant at adjusted p < 0.05)", "",
               spec.to_markdown(index=False, floatfmt=".3f"), "",
               _acceptance(spec), ""]
@@ -170,6 +191,11 @@ def markdown(sens: pd.DataFrame, spec: pd.DataFrame, timing: dict | None,
                   "encoded but not associated.", "",
                   probe.to_markdown(index=False, floatfmt=".2f"), ""]
     return "\n".join(lines)
+
+
+def _slot_table(sens: pd.DataFrame) -> pd.DataFrame:
+    plain, robust = by_slot(sens), by_slot(sens, "detected_robust")
+    return plain.assign(**{"slots (robust)": robust["slots"].to_numpy()})
 
 
 def _overall(spec: pd.DataFrame, col: str) -> float:

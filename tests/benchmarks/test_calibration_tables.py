@@ -96,3 +96,24 @@ def test_probe_table_reads_each_models_final_layer(calibration, tmp_path):
     out = calibration.probes(tmp_path, tidy_rows).iloc[0]
     assert out["tone"] == 1.0
     assert max(out[c] for c in ("gender", "valence", "career", "null")) < 0.8
+
+
+def test_slots_count_either_alternative_once(calibration):
+    sens = pd.DataFrame([
+        {"objective": o, "size": "micro", "test": "Gender-Career", "detected": hit,
+         "detected_robust": hit and o != "dino"}
+        for o, hit in [("supervised", True), ("simclr", False), ("moco_v3", True),
+                       ("dino", True), ("mae", True), ("simmim", False)]]
+        + [{"objective": "mae", "size": "micro", "test": "Tone-Valence", "detected": False,
+            "detected_robust": False},
+           {"objective": "mae", "size": "micro", "test": "Intersectional-X", "detected": True,
+            "detected_robust": True}])  # not a main test: left out
+    got = calibration.by_slot(sens).set_index("test")
+    assert list(got.index) == ["Gender-Career", "Tone-Valence"]
+    # moco_v3 and dino share a slot: 3 slots (supervised, self-distillation, MAE), not 4
+    assert got.loc["Gender-Career", "slots"] == "3 of 5"
+    assert got.loc["Gender-Career", "detected by"] == "dino, mae, moco_v3, supervised"
+    assert got.loc["Tone-Valence", "slots"] == "0 of 5"
+    assert got.loc["Tone-Valence", "detected by"] == "-"
+    robust = calibration.by_slot(sens, "detected_robust").set_index("test")
+    assert robust.loc["Gender-Career", "slots"] == "3 of 5"  # moco_v3 alone keeps the slot
