@@ -178,7 +178,8 @@ def markdown(sens: pd.DataFrame, spec: pd.DataFrame, timing: dict | None,
               f"{int((by_obj['main'] > 0.5).sum())} of {len(by_obj)}; with p_robust: "
               f"{int((by_obj['main_robust'] > 0.5).sum())}.", "",
               "By the acceptance's five objectives (moco_v3 or dino, simmim or beit fill one "
-              "slot each), per main planted test and size (`slots`: iEAT p; `slots (robust)`: p_robust):", "",
+              "slot each), per main planted test and size (`slots`: iEAT p; "
+              "`slots (robust)`: p_robust):", "",
               _slot_table(sens).to_markdown(index=False), "",
               "## Specificity (β = 0 tests: share significant at adjusted p < 0.05)", "",
               spec.to_markdown(index=False, floatfmt=".3f"), "",
