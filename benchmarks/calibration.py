@@ -166,7 +166,8 @@ def markdown(sens: pd.DataFrame, spec: pd.DataFrame, timing: dict | None,
     by_obj = by_objective(sens)
     lines = ["# Calibration on the synthetic world", ""]
     if timing:
-        lines += [f"Workflow: {timing['wall_s'] / 60:.1f} min wall, "
+        # A resumed run times only the jobs this invocation ran, and says so.
+        lines += [f"Workflow (this invocation): {timing['wall_s'] / 60:.1f} min wall, "
                   f"{timing['cpu_s'] / 60:.1f} min CPU ({os.cpu_count()} cores).", ""]
     lines += ["## Sensitivity (β = 0.8 world; best layer; mean over seeds)", "",
               sens.to_markdown(index=False, floatfmt=".3f"), "",
