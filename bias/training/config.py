@@ -4,8 +4,8 @@ The *identity* of a run — objective and its arguments, size, geometry, optimis
 seed, epochs and the training data (folders + content hash) — is stored in ``model.json``
 (``train_config``) and in the resumable state. A rerun with the same identity and a complete
 ``model.json`` is a no-op; a state written under another identity is never resumed.
-Device, workers, threads, AMP, the data path (in-memory batches or per-sample PIL) and output
-options do not change what is being trained, so they are not part of it.
+Device, workers, threads, AMP, compilation, the data path (in-memory batches or per-sample
+PIL) and output options do not change what is being trained, so they are not part of it.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class TrainConfig:
     memory_budget_gb: float = 2.0  # auto: decode into memory when the images fit this
     threads: int | None = None  # torch CPU threads; None: torch's default (OMP_NUM_THREADS)
     amp: bool = False
+    compile: str | None = None  # torch.compile backend (e.g. inductor); None: eager
     device: str = "auto"
     keep_state: bool = True
     overwrite: bool = False

@@ -1,4 +1,4 @@
-"""CPU speed settings of a training run: thread budget and bf16 autocast.
+"""Speed settings of a training run: thread budget, bf16 autocast and ``torch.compile``.
 
 Measured on the micro preset (32 px, batch 128, one thread of an AVX512-BF16 CPU): bf16
 autocast with timm's plain attention (matmul + softmax) takes ~1.35 ms per image and step
@@ -10,11 +10,15 @@ the two attention paths cost the same. See benchmarks/bench_train.py.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
+from typing import cast
 
 import torch
 
 from bias.errors import VitbiasError
+
+log = logging.getLogger(__name__)
 
 
 def cpu_has_native_bf16() -> bool:
@@ -55,3 +59,19 @@ def thread_budget(threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def check_backend(backend: str) -> None:
+    """Fail before any work when ``--compile BACKEND`` names no torch.compile backend."""
+    known = torch.compiler.list_backends(exclude_tags=())
+    if backend not in known:
+        raise VitbiasError(f"--compile: unknown backend {backend!r}; known: {sorted(known)}")
+
+
+def compiled(model: torch.nn.Module, backend: str) -> torch.nn.Module:
+    """``torch.compile(model)``: the training step's forward (and its backward) as fused
+    kernels. Checkpoints and state are saved from the uncompiled objective, so their keys do
+    not change. Measured in benchmarks/bench_compile.py."""
+    check_backend(backend)
+    log.info("compiling the training step with torch.compile (backend %s)", backend)
+    return cast(torch.nn.Module, torch.compile(model, backend=backend))

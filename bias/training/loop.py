@@ -39,7 +39,7 @@ from bias.objectives.augment import derive_seed
 from bias.sizes import build_backbone, get_size, param_count, resolve_size
 from bias.training import dist
 from bias.training.config import TrainConfig, identity_diff
-from bias.training.cpu import amp_enabled, thread_budget, unfuse_attention
+from bias.training.cpu import amp_enabled, check_backend, compiled, thread_budget, unfuse_attention
 from bias.training.data import DataInfo, open_folders
 from bias.training.loaders import make_batches
 from bias.training.state import load_state, restore, save_state, state_path
@@ -169,6 +169,8 @@ class _Run:
                 ids = [env.local_rank]
             self.model = DistributedDataParallel(module, device_ids=ids,
                                                  find_unused_parameters=True)
+        if cfg.compile:
+            self.model = compiled(self.model, cfg.compile)
 
     def epoch(self, epoch: int) -> float:
         """Train one epoch; returns its mean loss over steps and processes."""
@@ -230,7 +232,8 @@ def _meta(run: _Run, info: DataInfo, identity: dict[str, Any], curve: list[float
                         "crop_mode": "center"},
         "train_config": identity, "device": run.device.type, "world_size": run.env.world_size,
         "data_path": run.batches.path, "threads": torch.get_num_threads(),
-        "amp": amp_enabled(cfg.amp, run.device), "train_seconds": round(seconds, 3),
+        "amp": amp_enabled(cfg.amp, run.device), "compile": cfg.compile,
+        "train_seconds": round(seconds, 3),
         "versions": {**versions(), "lightly": version("lightly")},
     }
 
@@ -244,6 +247,8 @@ def train(cfg: TrainConfig, *, stop_after_epochs: int | None = None) -> Path | N
     out = Path(cfg.out)
     if cfg.epochs < 1:
         raise VitbiasError(f"--epochs must be >= 1, got {cfg.epochs}")
+    if cfg.compile:
+        check_backend(cfg.compile)
     uses_labels = objective_class(cfg.objective).uses_labels
     get_size(cfg.size)  # unknown names fail before the data are scanned
     dataset, info = open_folders(cfg.data, cfg.data_name)
