@@ -70,8 +70,8 @@ def check_backend(backend: str) -> None:
 
 def compiled(model: torch.nn.Module, backend: str) -> torch.nn.Module:
     """``torch.compile(model)``: the training step's forward (and its backward) as fused
-    kernels. Checkpoints and state are saved from the uncompiled objective, so their keys do
-    not change. Measured in benchmarks/bench_compile.py."""
-    check_backend(backend)
+    kernels; ``backend`` was checked by :func:`check_backend` before any work. Checkpoints
+    and state are saved from the uncompiled objective, so their keys do not change. Measured
+    in benchmarks/bench_compile.py."""
     log.info("compiling the training step with torch.compile (backend %s)", backend)
     return cast(torch.nn.Module, torch.compile(model, backend=backend))
