@@ -8,9 +8,10 @@ import logging
 log = logging.getLogger(__name__)
 
 # Kept literal (not imported from bias.world) so that `vitbias --help` stays fast; tests check
-# they match the library's LAYOUTS and PALETTES.
+# they match the library's LAYOUTS, PALETTES and VALENCE_CUES.
 LAYOUT_CHOICES = ("centre", "training")
 PALETTE_CHOICES = ("varied", "plain")
+VALENCE_CUE_CHOICES = ("object", "wall")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,6 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="nuisance colours: many wall, object and hair colours (default), or "
                         "one of each role -- a calibration world that self-supervised models "
                         "cannot tell apart by colour alone")
+    p.add_argument("--valence-cue", default="object", choices=VALENCE_CUE_CHOICES,
+                   help="what shows valence: the object beside the person (default), or also "
+                        "the wall's lines, a grid (pleasant) or stripes (unpleasant), with "
+                        "empty walls as valence stimuli -- a cue self-supervised models "
+                        "associate with the person as they do the career scene")
     p.set_defaults(func=run)
 
 
@@ -52,6 +58,6 @@ def run(args: argparse.Namespace) -> int:
     out = generate_world(args.out, size=args.size, n_train=args.n_train, biases=biases,
                          seed=args.seed, n_stimuli=args.n_stimuli,
                          object_scale=args.object_scale, stimulus_layout=args.stimulus_layout,
-                         palette=args.palette)
+                         palette=args.palette, valence_cue=args.valence_cue)
     log.info("world written to %s (catalog: %s)", out, out / "catalog.yaml")
     return 0

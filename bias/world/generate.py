@@ -44,6 +44,8 @@ from bias.world.spec import (
     PLEASANT_KINDS,
     SCENE_OF,
     UNPLEASANT_KINDS,
+    VALENCE_CUES,
+    WALL_LINES_OF,
     classes,
     resolve_biases,
 )
@@ -88,6 +90,8 @@ def train_scene(index: int, seed: int, size: int, biases: Mapping[str, float],
     fields |= sample.context_object(rng, kind, fields["wall"], object_x,
                                     fade=labels["obj_fade"], scale=style.object_scale, pal=pal)
     fields |= sample.null_object(rng, labels["null"], fields["wall"], object_x, pal=pal)
+    if style.valence_cue == "wall":
+        fields["tex_lines"] = WALL_LINES_OF[labels["valence"]]
     params = SceneParams(size=size, tone=labels["tone"], gender=labels["gender"], **fields)
     return labels, params
 
@@ -121,7 +125,7 @@ def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
     return int(value)
 
 
-def _check_style(object_scale: Any, layout: Any, palette: Any) -> Style:
+def _check_style(object_scale: Any, layout: Any, palette: Any, valence_cue: Any) -> Style:
     try:
         scale = float(object_scale)
     except (TypeError, ValueError) as exc:
@@ -133,7 +137,10 @@ def _check_style(object_scale: Any, layout: Any, palette: Any) -> Style:
                            f"got {layout!r}")
     if palette not in PALETTES:
         raise VitbiasError(f"world: palette must be one of {list(PALETTES)}, got {palette!r}")
-    return Style(layout=layout, object_scale=scale, palette=palette)
+    if valence_cue not in VALENCE_CUES:
+        raise VitbiasError(f"world: valence_cue must be one of {list(VALENCE_CUES)}, "
+                           f"got {valence_cue!r}")
+    return Style(layout=layout, object_scale=scale, palette=palette, valence_cue=valence_cue)
 
 
 def _check_out(out: Path) -> None:
@@ -157,20 +164,25 @@ def _render_all(root: Path, jobs: Iterable[tuple[str, SceneParams]], total: int)
 def generate_world(out_dir: str | os.PathLike[str], *, size: int = 32, n_train: int = 3000,
                    biases: Mapping[str, float] | None = None, seed: int = 0,
                    n_stimuli: int = 32, object_scale: float = 1.0,
-                   stimulus_layout: str = "centre", palette: str = "varied") -> Path:
+                   stimulus_layout: str = "centre", palette: str = "varied",
+                   valence_cue: str = "object") -> Path:
     """Write a world to ``out_dir`` (atomically: a failure leaves nothing); returns the path.
 
     ``biases`` overrides the default betas (``{"valence": 0.8, "career": 0.8}``) by name;
     ``{"valence": 0, "career": 0}`` is the unbiased control world. ``object_scale`` scales the
     context objects (training and stimuli); ``stimulus_layout`` is ``centre`` or ``training``
     (see :mod:`bias.world.stimulus_sets`); ``palette`` is ``varied`` or ``plain`` (see
-    :data:`bias.world.palette.PALETTES`).
+    :data:`bias.world.palette.PALETTES`). ``valence_cue="wall"`` also shows valence as the
+    wall's line topology (grid or stripes) and makes the valence stimuli empty walls: the
+    object is a small, local cue that self-supervised models encode but do not associate
+    with the person, while a whole-wall property that survives crops and flips (like the
+    career orientation) they do (benchmarks/results/calibration_wall.md).
     """
     size = _check_int("size", size, MIN_SIZE, MAX_SIZE)
     n_train = _check_int("n_train", n_train, 1)
     n_stimuli = _check_int("n_stimuli", n_stimuli, 2)
     seed = _check_int("seed", seed, 0)
-    style = _check_style(object_scale, stimulus_layout, palette)
+    style = _check_style(object_scale, stimulus_layout, palette, valence_cue)
     betas = resolve_biases(biases)
     out = Path(out_dir)
     _check_out(out)
@@ -192,7 +204,7 @@ def generate_world(out_dir: str | os.PathLike[str], *, size: int = 32, n_train: 
         write_catalog(tmp / "catalog.yaml", betas)
         write_json(tmp / "world.json", _world_doc(size, seed, n_train, n_stimuli, betas, rows)
                    | {"object_scale": style.object_scale, "stimulus_layout": style.layout,
-                      "palette": style.palette})
+                      "palette": style.palette, "valence_cue": style.valence_cue})
     log.info("world: %d training images, %d stimuli in %s", n_train, len(stimuli), out)
     return out
 

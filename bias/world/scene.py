@@ -43,6 +43,7 @@ class SceneParams:
     tex_step: float = 0.2
     tex_dx: float = 0.0
     tex_dy: float = 0.0
+    tex_lines: str = "grid"  # wall lines: grid (two families) or stripes (one)
     tone: str = ""  # "" = no person
     gender: str = ""
     person_x: float = 0.5  # centre
@@ -131,7 +132,8 @@ def render_scene(params: SceneParams) -> Image.Image:
         raise VitbiasError(f"scene: unknown tone {p.tone!r}; known: {list(ATTRIBUTES['tone'])}")
     w = p.size * SUPERSAMPLE
     img = Image.new("RGB", (w, w), _rgb(p.wall))
-    mask = texture_mask(p.scene, w, p.floor_y * w, p.tex_step * w, p.tex_dx * w, p.tex_dy * w)
+    mask = texture_mask(p.scene, w, p.floor_y * w, p.tex_step * w, p.tex_dx * w, p.tex_dy * w,
+                        p.tex_lines)
     img.paste(_rgb(p.texture), mask=Image.fromarray(mask))
     d = ImageDraw.Draw(img)
     d.rectangle((0, p.floor_y * w, w, w), fill=_rgb(p.floor))

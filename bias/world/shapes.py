@@ -212,6 +212,8 @@ def draw_person(d: ImageDraw.ImageDraw, cx: float, feet: float, h: float, gender
 
 
 TEXTURE_LINE = 0.18  # line width / line spacing: both textures cover 33% of the wall
+STRIPE_LINE = 0.33  # stripes (one line family) are wider, to cover the same 33% as a grid
+TEXTURE_LINES = ("grid", "stripes")
 
 
 @cache
@@ -221,7 +223,7 @@ def _pixel_centres(width: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def texture_mask(scene: str, width: int, wall_h: float, step: float, dx: float,
-                 dy: float) -> np.ndarray:
+                 dy: float, lines: str = "grid") -> np.ndarray:
     """(width, width) bool mask of a scene kind's wall texture (rows = y), wall only.
 
     ``office`` (career): a grid of upright panels; ``home`` (family): a diagonal trellis
@@ -229,9 +231,16 @@ def texture_mask(scene: str, width: int, wall_h: float, step: float, dx: float,
     pixel centres, so they cover the same fraction of the wall (33%: bold enough to be learned
     early) and differ only in orientation. (Lines vs dots would share a cue with spiky vs round
     objects, tying the career and valence concepts together before any training.)
+
+    ``lines="stripes"`` keeps one of the two line families (upright for the office, one
+    diagonal for home), wider so that it still covers 33%: a second wall property crossed with
+    the orientation, which survives crops, flips and colour jitter as the orientation does
+    (the ``valence_cue="wall"`` worlds carry valence by it).
     """
     if scene not in ("office", "home", "plain"):
         raise VitbiasError(f"unknown scene kind {scene!r}; known: ['home', 'office', 'plain']")
+    if lines not in TEXTURE_LINES:
+        raise VitbiasError(f"unknown texture lines {lines!r}; known: {list(TEXTURE_LINES)}")
     if scene == "plain":
         return np.zeros((width, width), bool)
     x, y = _pixel_centres(width)
@@ -239,7 +248,10 @@ def texture_mask(scene: str, width: int, wall_h: float, step: float, dx: float,
     x, y = x[:rows], y[:rows]
     if scene == "home":  # the same lines, coordinates turned by 45 degrees
         x, y = (x + y) * math.sqrt(0.5), (x - y) * math.sqrt(0.5)
-    lw = TEXTURE_LINE * step
     mask = np.zeros((width, width), bool)
+    if lines == "stripes":
+        mask[:rows] = (x - dx) % step < STRIPE_LINE * step
+        return mask
+    lw = TEXTURE_LINE * step
     mask[:rows] = ((x - dx) % step < lw) | ((y - dy) % step < lw)
     return mask

@@ -13,6 +13,8 @@ Context concepts (``category/concept`` of the iEAT layout):
   rather than fine detail; both draw their colours from one shared palette;
 - ``career/career`` (office: a wall of upright panels) vs ``career/family`` (home: a diagonal
   trellis wallpaper): the scene around the person;
+- with ``valence_cue="wall"``, valence is also the wall's line topology (a grid for pleasant,
+  stripes for unpleasant scenes), and the valence stimuli are empty walls of each kind;
 - ``null/tee`` vs ``null/ell``: a small neutral object (a T or an L of two bars) that
   co-occurs with nothing.
 
@@ -34,6 +36,11 @@ PLEASANT_KINDS = ("flower", "heart", "apple")  # round, solid
 UNPLEASANT_KINDS = ("spider", "virus", "thorns")  # spiky, thin-limbed
 NULL_KINDS = ("tee", "ell")
 SCENE_OF = {"career": "office", "family": "home"}  # career concept -> scene (wall) kind
+# Where a world shows valence: the object beside the person (default), or also the wall's
+# line topology (``valence_cue="wall"``): a grid (pleasant) or stripes (unpleasant), crossed
+# with the career orientation. See bias.world.generate for why the second exists.
+VALENCE_CUES = ("object", "wall")
+WALL_LINES_OF = {"pleasant": "grid", "unpleasant": "stripes"}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ differ only in the concept, so an association measured on them cannot come from 
 
 Persons (tone, gender and tone-gender sets) and objects stand on a *plain* background (wall
 and floor, no scene texture); the career/family stimuli are the empty office or home walls.
+In a ``valence_cue="wall"`` world the valence stimuli are empty walls too, grid (pleasant) or
+stripes (unpleasant), half office and half home; the career walls are half grid, half stripes.
 
 Layout ``centre`` (the default) spreads each lone person or object over the middle of the
 image; ``training`` puts it where training scenes have it (a person at x 0.27 or 0.73,
@@ -32,6 +34,7 @@ from bias.world.spec import (
     PLEASANT_KINDS,
     SCENE_OF,
     UNPLEASANT_KINDS,
+    WALL_LINES_OF,
 )
 
 STIMULUS_STREAM = 1  # seed stream of the stimuli (the training set uses stream 0)
@@ -47,11 +50,13 @@ LAYOUTS = ("centre", "training")
 class Style:
     """How a world looks, in training scenes and stimuli alike: where lone stimuli stand
     (``layout``), how large objects are (``object_scale``), which colours nuisance draws
-    from (``palette``, a name of :data:`bias.world.palette.PALETTES`)."""
+    from (``palette``, a name of :data:`bias.world.palette.PALETTES`), what carries valence
+    (``valence_cue``, one of :data:`~bias.world.spec.VALENCE_CUES`)."""
 
     layout: str = "centre"
     object_scale: float = 1.0
     palette: str = "varied"
+    valence_cue: str = "object"
 
     @property
     def colours(self) -> palette.Palette:
@@ -79,8 +84,17 @@ def _persons(rng: np.random.Generator, i: int, category: str,
     return {f"{t}-{g}": base | {"tone": t, "gender": g} for t in tones for g in genders}
 
 
+def _walls(rng: np.random.Generator, i: int, style: Style) -> dict[str, dict[str, Any]]:
+    """Valence of a wall-cue world: the empty wall with grid or stripes; the orientation (office
+    or home) alternates with ``i``, so both sets hold as many of each."""
+    base = sample.background(rng, list(SCENE_OF.values())[i % 2], pal=style.colours)
+    return {v: base | {"tex_lines": lines} for v, lines in WALL_LINES_OF.items()}
+
+
 def _objects(rng: np.random.Generator, i: int, category: str,
              style: Style) -> dict[str, dict[str, Any]]:
+    if category == "valence" and style.valence_cue == "wall":
+        return _walls(rng, i, style)
     base = sample.background(rng, "plain", pal=style.colours)
     x, spread = style.x(rng, sample.OBJECT_SIDES)
     if category == "valence":  # kinds cycle; pleasant kind i is paired with unpleasant kind i
@@ -93,8 +107,10 @@ def _objects(rng: np.random.Generator, i: int, category: str,
     return {kind: base | obj | {"null": kind} for kind in NULL_KINDS}
 
 
-def _scenes(rng: np.random.Generator, style: Style) -> dict[str, dict[str, Any]]:
+def _scenes(rng: np.random.Generator, i: int, style: Style) -> dict[str, dict[str, Any]]:
     base = sample.background(rng, "plain", pal=style.colours)
+    if style.valence_cue == "wall":  # grid and stripes alternate: career sets hold as many
+        base["tex_lines"] = list(WALL_LINES_OF.values())[i % 2]
     return {concept: base | {"scene": scene} for concept, scene in SCENE_OF.items()}
 
 
@@ -111,6 +127,6 @@ def stimulus_scenes(n: int, seed: int, size: int, style: Style = DEFAULT_STYLE,
             elif category in ("valence", "null"):
                 fields = _objects(rng, i, category, style)
             else:
-                fields = _scenes(rng, style)
+                fields = _scenes(rng, i, style)
             for concept in CONCEPTS[category]:
                 yield category, concept, i, SceneParams(size=size, **fields[concept])

@@ -42,6 +42,7 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
     ("config/calibration_plain.yaml", {"world": 2, "train": 24, "association": 24}),
     ("config/calibration_plain_tiny.yaml", {"world": 2, "train": 24, "association": 24}),
     ("config/calibration_plain_long.yaml", {"world": 2, "train": 24, "association": 24}),
+    ("config/calibration_wall.yaml", {"world": 2, "train": 24, "association": 24}),
     ("config/cda_plain.yaml", {"world": 1, "train": 18, "train_editor": 1, "counterfactuals": 2,
                                "report": 1}),
     # 5 objectives x 2 sizes x 3 data x 2 seeds trained, 14 published checkpoints loaded
@@ -108,3 +109,9 @@ def test_world_style_reaches_the_world_command():
     worlds = [line for line in proc.stdout.splitlines()
               if line.startswith("Shell command: vitbias world ")]
     assert len(worlds) == 2 and all("--palette plain" in line for line in worlds), worlds
+    assert all("--valence-cue object" in line for line in worlds), worlds  # the default
+    proc = snakemake("-n", "--forceall", "-p", "--configfile", "config/calibration_wall.yaml")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    worlds = [line for line in proc.stdout.splitlines()
+              if line.startswith("Shell command: vitbias world ")]
+    assert len(worlds) == 2 and all("--valence-cue wall" in line for line in worlds), worlds

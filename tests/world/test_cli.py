@@ -28,10 +28,12 @@ def test_world_command_end_to_end(tmp_path: Path) -> None:
 def test_world_command_choices_match_the_library() -> None:
     from bias.commands import world as command
     from bias.world.palette import PALETTES
+    from bias.world.spec import VALENCE_CUES
     from bias.world.stimulus_sets import LAYOUTS
 
     assert command.LAYOUT_CHOICES == LAYOUTS
     assert set(command.PALETTE_CHOICES) == set(PALETTES)
+    assert command.VALENCE_CUE_CHOICES == VALENCE_CUES
 
 
 def test_world_command_geometry_flags(tmp_path: Path) -> None:
@@ -44,6 +46,10 @@ def test_world_command_geometry_flags(tmp_path: Path) -> None:
     assert main(["-q", "world", "--out", str(out), "--train", "20", "--stimuli", "2",
                  "--palette", "plain"]) == 0
     assert json.loads((out / "world.json").read_text())["palette"] == "plain"
+    assert json.loads((out / "world.json").read_text())["valence_cue"] == "object"
+    assert main(["-q", "world", "--out", str(out), "--train", "20", "--stimuli", "2",
+                 "--valence-cue", "wall"]) == 0
+    assert json.loads((out / "world.json").read_text())["valence_cue"] == "wall"
 
 
 @pytest.mark.parametrize(("argv", "named"), [

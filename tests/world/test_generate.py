@@ -223,8 +223,46 @@ def test_every_palette_keeps_the_calibration_rule(name: str) -> None:
 @pytest.mark.parametrize("kw, match", [({"object_scale": 3.0}, r"object_scale must be in"),
                                        ({"object_scale": "big"}, r"object_scale must be a"),
                                        ({"stimulus_layout": "left"}, r"stimulus_layout must"),
-                                       ({"palette": "neon"}, r"palette must be one of")])
+                                       ({"palette": "neon"}, r"palette must be one of"),
+                                       ({"valence_cue": "floor"}, r"valence_cue must be one")])
 def test_bad_geometry_is_named_and_leaves_nothing(tmp_path: Path, kw, match) -> None:
     with pytest.raises(VitbiasError, match=match):
         generate_world(tmp_path / "never", n_train=10, n_stimuli=2, **kw)
     assert not (tmp_path / "never").exists()
+
+
+def test_wall_valence_cue_crosses_wall_lines_with_orientation(tmp_path: Path) -> None:
+    """Training walls: grid iff pleasant. Valence stimuli: empty walls, pair i identical but
+    for the lines, half office and half home. Career walls: half grid, half stripes."""
+    world = generate_world(tmp_path / "w", n_train=120, n_stimuli=6, seed=2, valence_cue="wall")
+    assert json.loads((world / "world.json").read_text())["valence_cue"] == "wall"
+    rows = _rows(world)
+    assert all(r["tex_lines"] == {"pleasant": "grid", "unpleasant": "stripes"}[r["valence"]]
+               for r in rows)
+    assert all(r["obj"] for r in rows)  # the object still shows valence too
+    stim = _stimulus_rows(world)
+    by_concept: dict[str, list[dict[str, str]]] = {}
+    for r in stim:
+        by_concept.setdefault(r["concept"], []).append(r)
+    pleasant, unpleasant = by_concept["valence/pleasant"], by_concept["valence/unpleasant"]
+    for p, u in zip(pleasant, unpleasant, strict=True):
+        assert (p["tex_lines"], u["tex_lines"]) == ("grid", "stripes")
+        assert not p["obj"] and not p["tone"]
+        differ = {k for k in p if p[k] != u[k]} - {"file", "concept"}
+        assert differ == {"tex_lines"}, differ
+    assert sorted(r["scene"] for r in pleasant) == ["home"] * 3 + ["office"] * 3
+    for concept in ("career/career", "career/family"):
+        assert sorted(r["tex_lines"] for r in by_concept[concept]) == ["grid"] * 3 + ["stripes"] * 3
+    for r in rows[:10] + stim[:10]:  # stored parameters still redraw the image
+        folder = "train" if r in rows else "stimuli"
+        stored = np.asarray(Image.open(world / folder / r["file"]).convert("RGB"))
+        assert np.array_equal(np.asarray(render_scene(SceneParams.from_row(r))), stored)
+
+
+def test_object_cue_worlds_keep_their_images(tmp_path: Path) -> None:
+    """The default is the object cue: grid walls everywhere, the same bytes as naming it."""
+    a = generate_world(tmp_path / "a", n_train=60, n_stimuli=4, seed=5)
+    b = generate_world(tmp_path / "b", n_train=60, n_stimuli=4, seed=5, valence_cue="object")
+    assert {r["tex_lines"] for r in _rows(a) + _stimulus_rows(a)} == {"grid"}
+    assert folder_digest(a / "train") == folder_digest(b / "train")
+    assert folder_digest(a / "stimuli") == folder_digest(b / "stimuli")

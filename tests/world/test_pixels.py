@@ -5,7 +5,8 @@ and beta = 0.8 worlds. Embedding each stimulus as its flattened pixels, no catal
 show a systematic association: averaged over seeds, |d| stays small. (Per seed, d on raw
 pixels scatters around 0 with spread ~0.2-0.4; a confound, e.g. objects of one valence drawn
 in colours closer to one skin tone, shows up as d of the same sign on every seed.) Both
-palettes are checked. The plain one has too few colours to average pixel coincidences away:
+palettes are checked, with valence shown by objects and by wall lines (whose valence stimuli
+are empty walls). The plain palette has too few colours to average pixel coincidences away:
 its per-seed d scatters more (mean |d| up to ~0.8 on the career tests, where grey persons
 meet grey textured walls), so its scatter bound is looser; the systematic part stays small.
 """
@@ -24,9 +25,11 @@ N_STIMULI = 24
 SCATTER_BOUND = {"varied": 0.5, "plain": 1.0}  # bound on the seed-mean |d|
 
 
-@pytest.fixture(scope="module", params=["varied", "plain"])
+@pytest.fixture(scope="module", params=[("varied", "object"), ("plain", "object"),
+                                        ("varied", "wall"), ("plain", "wall")])
 def pixel_d(request: pytest.FixtureRequest) -> tuple[str, dict[str, list[float]]]:
-    style = Style(palette=request.param)
+    palette, cue = request.param
+    style = Style(palette=palette, valence_cue=cue)
     tests = world_catalog()["tests"]
     out: dict[str, list[float]] = {t["name"]: [] for t in tests}
     for seed in SEEDS:
@@ -37,7 +40,7 @@ def pixel_d(request: pytest.FixtureRequest) -> tuple[str, dict[str, list[float]]
         for t in tests:
             x, y, a, b = (np.stack(emb[t[k]]) for k in "xyab")
             out[t["name"]].append(ieat_effect_size(x, y, a, b))
-    return request.param, out
+    return palette, out
 
 
 def test_no_systematic_pixel_level_association(

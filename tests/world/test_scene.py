@@ -119,3 +119,19 @@ def test_office_and_home_textures_cover_equal_areas() -> None:
     office, home = np.mean(cover["office"]), np.mean(cover["home"])
     assert abs(office - 0.3276) < 0.01 and abs(home - 0.3276) < 0.01, (office, home)
     assert not texture_mask("plain", 128, 128, 30, 0, 0).any()
+
+
+def test_stripes_cover_what_the_grid_covers_with_one_line_family() -> None:
+    rng = np.random.default_rng(1)
+    for scene in ("office", "home"):
+        cover = []
+        for _ in range(40):
+            step, dx, dy = rng.uniform(28, 38), rng.uniform(0, 28), rng.uniform(0, 28)
+            stripes = texture_mask(scene, 128, 128, step, dx, dy, "stripes")
+            grid = texture_mask(scene, 128, 128, step, dx, dy)
+            cover.append(stripes.mean())
+            if scene == "office":  # upright stripes: every row is the same, columns alternate
+                assert (stripes == stripes[:1]).all() and not (grid == grid[:1]).all()
+        assert abs(np.mean(cover) - 0.33) < 0.01, (scene, np.mean(cover))
+    with pytest.raises(VitbiasError, match="unknown texture lines 'dots'"):
+        texture_mask("office", 64, 64, 20, 0, 0, "dots")

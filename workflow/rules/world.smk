@@ -25,8 +25,9 @@ rule world:
         scale=lambda wc: WORLDS[wc.world]["object_scale"],
         layout=lambda wc: WORLDS[wc.world]["stimulus_layout"],
         palette=lambda wc: WORLDS[wc.world]["palette"],
+        cue=lambda wc: WORLDS[wc.world]["valence_cue"],
     shell:
         "vitbias world --out {params.root} --size {params.size} --train {params.train}"
         " --stimuli {params.stimuli} {params.biases} --seed {params.seed}"
         " --object-scale {params.scale} --stimulus-layout {params.layout}"
-        " --palette {params.palette} > {log} 2>&1"
+        " --palette {params.palette} --valence-cue {params.cue} > {log} 2>&1"
