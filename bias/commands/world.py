@@ -45,8 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--valence-cue", default="object", choices=VALENCE_CUE_CHOICES,
                    help="what shows valence: the object beside the person (default), or also "
                         "the wall's lines, a grid (pleasant) or stripes (unpleasant), with "
-                        "empty walls as valence stimuli -- a cue self-supervised models "
-                        "associate with the person as they do the career scene")
+                        "empty walls as valence stimuli -- a whole-wall cue, like the career "
+                        "scene, that contrastive models associate with the person")
     p.set_defaults(func=run)
 
 

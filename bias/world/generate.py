@@ -174,9 +174,9 @@ def generate_world(out_dir: str | os.PathLike[str], *, size: int = 32, n_train: 
     (see :mod:`bias.world.stimulus_sets`); ``palette`` is ``varied`` or ``plain`` (see
     :data:`bias.world.palette.PALETTES`). ``valence_cue="wall"`` also shows valence as the
     wall's line topology (grid or stripes) and makes the valence stimuli empty walls: the
-    object is a small, local cue that self-supervised models encode but do not associate
-    with the person, while a whole-wall property that survives crops and flips (like the
-    career orientation) they do (benchmarks/results/calibration_wall.md).
+    object is a small, local cue that no self-supervised model associated with the person;
+    a whole-wall property that survives crops and flips, like the career orientation,
+    SimCLR does (benchmarks/results/calibration_wall.md).
     """
     size = _check_int("size", size, MIN_SIZE, MAX_SIZE)
     n_train = _check_int("n_train", n_train, 1)
