@@ -14,8 +14,6 @@ import pytest
 
 from bias.aggregate import (
     build_tidy,
-    dersimonian_laird,
-    effect_variance,
     level_order,
     mean_ci,
     meta_analysis,
@@ -32,6 +30,7 @@ from bias.aggregate_io import (
 )
 from bias.cli import main
 from bias.errors import VitbiasError
+from bias.meta_analysis import dersimonian_laird, effect_variance
 from bias.stimuli import AssociationTest
 
 # BCG vaccine trials (Colditz et al. 1994; metafor's dat.bcg): treated TB+, TB-, control TB+, TB-
