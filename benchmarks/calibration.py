@@ -11,7 +11,13 @@ objective at two sizes and two seeds), then tabulates from the aggregate's tidy 
   at the final layer, and at the best layer with p Bonferroni-corrected over the layers
   searched (choosing the best of L layers needs that correction to stay honest).
 
-    python benchmarks/calibration.py [--cores 2] [--skip-run] [--config config/calibration.yaml]
+    python benchmarks/calibration.py [--cores 2] [--skip-run] [--config BASE [OVERLAY ...]]
+
+Several ``--config`` files merge as Snakemake merges several ``--configfile``s (later files
+override earlier ones, nested mappings key by key): a variant of an experiment is an overlay
+holding only what differs, e.g. ``--config config/calibration_wall.yaml
+config/calibration_wall_tiny.yaml``. Only the models the merged config trains are tabulated,
+so two experiments may share a results folder.
 """
 
 from __future__ import annotations
@@ -33,15 +39,40 @@ ALPHA = 0.05
 MAIN_TESTS = ("Tone-Valence", "Gender-Career")
 
 
-def run_workflow(config: Path, cores: int) -> dict[str, float]:
-    """Run Snakemake; wall-clock and CPU seconds of everything it ran."""
+def run_workflow(configs: list[Path], cores: int) -> dict[str, float]:
+    """Run Snakemake on the merged ``configs``; wall-clock and CPU seconds of everything it
+    ran."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     start, cpu0 = time.time(), resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), "--configfile",
-                    str(config)], cwd=ROOT, env=env, check=True)
+                    *map(str, configs)], cwd=ROOT, env=env, check=True)
     cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     return {"wall_s": time.time() - start, "cpu_s": cpu}
+
+
+def merge_configs(paths: list[Path]) -> dict:
+    """The config Snakemake sees for ``--configfile`` *paths*: each file updates the previous
+    ones recursively (Snakemake's own ``update_config``, so the merge cannot drift from it)."""
+    from snakemake.utils import update_config
+
+    cfg: dict = {}
+    for path in paths:
+        update_config(cfg, yaml.safe_load(path.read_text()) or {})
+    return cfg
+
+
+def trained_here(tidy: pd.DataFrame, cfg: dict) -> pd.DataFrame:
+    """The rows of the models ``cfg`` trains (objective × size × seed); a results folder
+    shared by two experiments holds the other's too. Raises SystemExit when none is left."""
+    train = cfg["train"]
+    keep = (tidy["objective"].isin(train["objectives"]) & tidy["size"].isin(train["sizes"])
+            & tidy["seed"].isin(train["seeds"]))
+    if not keep.any():
+        raise SystemExit(f"the aggregate table holds none of this config's models "
+                         f"({train['objectives']} x {train['sizes']} x seeds {train['seeds']}); "
+                         "run without --skip-run to rebuild it")
+    return tidy[keep]
 
 
 def seed_means(tidy: pd.DataFrame) -> pd.DataFrame:
@@ -228,13 +259,14 @@ def run_and_tabulate(doc: str, config: str, out: str,
     ``--skip-run``), read its tidy table, write ``tabulate(config, results, tidy, timing)`` to
     ``--out`` and stdout."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
-    ap.add_argument("--config", type=Path, default=ROOT / "config" / config)
+    ap.add_argument("--config", type=Path, nargs="+", default=[ROOT / "config" / config],
+                    help="config file(s); later ones override earlier ones, as in Snakemake")
     ap.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--skip-run", action="store_true", help="tabulate existing results only")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / out)
     args = ap.parse_args()
     timing = None if args.skip_run else run_workflow(args.config, args.cores)
-    cfg = yaml.safe_load(args.config.read_text())
+    cfg = merge_configs(args.config)
     results = ROOT / cfg["results"]
     tidy = pd.read_csv(results / "aggregate" / "tables" / "tidy.csv")
     text = tabulate(cfg, results, tidy, timing)
@@ -245,9 +277,11 @@ def run_and_tabulate(doc: str, config: str, out: str,
 
 
 def main() -> int:
-    return run_and_tabulate(__doc__, "calibration.yaml", "calibration.md", lambda cfg, results,
-                            tidy, timing: markdown(sensitivity(tidy), specificity(tidy), timing,
-                                                   probes(results, tidy)))
+    def tabulate(cfg: dict, results: Path, tidy: pd.DataFrame, timing: dict | None) -> str:
+        tidy = trained_here(tidy, cfg)
+        return markdown(sensitivity(tidy), specificity(tidy), timing, probes(results, tidy))
+
+    return run_and_tabulate(__doc__, "calibration.yaml", "calibration.md", tabulate)
 
 
 if __name__ == "__main__":

@@ -117,3 +117,25 @@ def test_slots_count_either_alternative_once(calibration):
     assert got.loc["Tone-Valence", "detected by"] == "-"
     robust = calibration.by_slot(sens, "detected_robust").set_index("test")
     assert robust.loc["Gender-Career", "slots"] == "3 of 5"  # moco_v3 alone keeps the slot
+
+
+def test_overlay_configs_merge_as_snakemake_does(calibration, tmp_path):
+    base, overlay = tmp_path / "base.yaml", tmp_path / "overlay.yaml"
+    base.write_text("results: r\nreports: a\ntrain: {objectives: [mae, simclr], sizes: [micro], "
+                    "seeds: [0, 1], epochs: 200}\n")
+    overlay.write_text("reports: b\ntrain: {sizes: [tiny]}\n")
+    cfg = calibration.merge_configs([base, overlay])
+    # nested mappings merge key by key; scalars and lists are replaced
+    assert cfg == {"results": "r", "reports": "b",
+                   "train": {"objectives": ["mae", "simclr"], "sizes": ["tiny"],
+                             "seeds": [0, 1], "epochs": 200}}
+
+
+def test_only_the_configs_models_are_tabulated(calibration):
+    t = pd.concat([tidy(), tidy().assign(size="tiny"), tidy().assign(seed=7)])
+    cfg = {"train": {"objectives": ["mae"], "sizes": ["tiny"], "seeds": [0, 1]}}
+    kept = calibration.trained_here(t, cfg)
+    assert len(kept) == len(tidy()) and set(kept["size"]) == {"tiny"}
+    assert set(kept["seed"]) == {0}
+    with pytest.raises(SystemExit, match="none of this config's models"):
+        calibration.trained_here(t, {"train": {**cfg["train"], "objectives": ["dino"]}})
