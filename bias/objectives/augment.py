@@ -34,13 +34,22 @@ class ViewSpec:
     kind: ``classify`` (one light view), ``contrastive`` (two SimCLR views), ``asymmetric``
     (two BYOL/MoCo v3 views), ``multicrop`` (two global + ``n_local`` local DINO crops),
     ``masked`` (one crop-and-flip view for masked image modelling). ``min_scale`` is the
-    smallest crop area of a (global) view.
+    smallest crop area of a (global) view. ``solarize`` is the probability of solarizing the
+    second (global) view of ``asymmetric`` and ``multicrop`` views (the recipes' 0.2 by
+    default). Solarizing inverts every pixel above mid-grey, so it maps light skin to a dark
+    colour: a model trained to be invariant to it learns to ignore brightness, and with it
+    skin tone where tone is brightness (as in the synthetic world).
     """
 
     kind: str
     n_views: int = 1
     min_scale: float = 0.2
     n_local: int = 0
+    solarize: float = 0.2
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.solarize <= 1.0:
+            raise VitbiasError(f"views: solarize is a probability in [0, 1], got {self.solarize}")
 
 
 def derive_seed(*keys: int) -> int:
@@ -115,11 +124,13 @@ def build_view_transform(spec: ViewSpec, img_size: int, mean: tuple[float, ...],
         common = {"input_size": img_size, "min_scale": spec.min_scale, "normalize": norm}
         return BYOLTransform(
             view_1_transform=BYOLView1Transform(**common, gaussian_blur=2 * blur),
-            view_2_transform=BYOLView2Transform(**common, gaussian_blur=0.2 * blur))
+            view_2_transform=BYOLView2Transform(**common, gaussian_blur=0.2 * blur,
+                                                solarization_prob=spec.solarize))
     if spec.kind == "multicrop":
         # Local crops keep the global resolution so the ViT needs no dynamic image size.
         return DINOTransform(global_crop_size=img_size, global_crop_scale=(spec.min_scale, 1.0),
                              local_crop_size=img_size,
                              local_crop_scale=(0.05, spec.min_scale), n_local_views=spec.n_local,
-                             gaussian_blur=(2 * blur, 0.2 * blur, blur), normalize=norm)
+                             gaussian_blur=(2 * blur, 0.2 * blur, blur),
+                             solarization_prob=spec.solarize, normalize=norm)
     raise VitbiasError(f"unknown view kind '{spec.kind}'; known: {', '.join(VIEW_KINDS)}")

@@ -58,7 +58,8 @@ class DINO(Objective):
     def __init__(self, backbone: nn.Module, *, seed: int = 0, hidden_dim: int = 512,
                  bottleneck_dim: int = 128, output_dim: int = 1024, student_temp: float = 0.1,
                  teacher_temp: float = 0.04, center_momentum: float = 0.9,
-                 momentum: float = 0.996, n_local: int = 0, min_scale: float = 0.4) -> None:
+                 momentum: float = 0.996, n_local: int = 0, min_scale: float = 0.4,
+                 solarize: float = 0.2) -> None:
         super().__init__(backbone, seed=seed)
         dims = (backbone.num_features, hidden_dim, bottleneck_dim, output_dim)
         self.head = DINOProjectionHead(*dims)
@@ -71,7 +72,8 @@ class DINO(Objective):
         self.register_buffer("center", torch.zeros(1, 1, output_dim))
         self.temps = (float(student_temp), float(teacher_temp))
         self.center_momentum, self.momentum = float(center_momentum), float(momentum)
-        self.views = ViewSpec("multicrop", 2, min_scale=min_scale, n_local=int(n_local))
+        self.views = ViewSpec("multicrop", 2, min_scale=min_scale, n_local=int(n_local),
+                              solarize=float(solarize))
         self._dims = (hidden_dim, bottleneck_dim, output_dim)
 
     def forward(self, batch: Batch) -> Tensor:
@@ -109,4 +111,5 @@ class DINO(Objective):
         return {"hidden_dim": hidden, "bottleneck_dim": bottleneck, "output_dim": output,
                 "student_temp": self.temps[0], "teacher_temp": self.temps[1],
                 "center_momentum": self.center_momentum, "momentum": self.momentum,
-                "n_local": self.views.n_local, "min_scale": self.views.min_scale}
+                "n_local": self.views.n_local, "min_scale": self.views.min_scale,
+                "solarize": self.views.solarize}

@@ -53,7 +53,7 @@ class MoCoV3(Objective):
 
     def __init__(self, backbone: nn.Module, *, seed: int = 0, temperature: float = 0.2,
                  momentum: float = 0.99, hidden_dim: int = 512, output_dim: int = 128,
-                 min_scale: float = 0.2) -> None:
+                 min_scale: float = 0.2, solarize: float = 0.2) -> None:
         super().__init__(backbone, seed=seed)
         self.temperature, self.momentum = float(temperature), float(momentum)
         self.projection = MoCoProjectionHead(backbone.num_features, hidden_dim, output_dim,
@@ -63,7 +63,7 @@ class MoCoV3(Objective):
         self.projection_momentum = copy.deepcopy(self.projection)
         deactivate_requires_grad(self.backbone_momentum)
         deactivate_requires_grad(self.projection_momentum)
-        self.views = ViewSpec("asymmetric", 2, min_scale=min_scale)
+        self.views = ViewSpec("asymmetric", 2, min_scale=min_scale, solarize=float(solarize))
         self._dims = (hidden_dim, output_dim)
 
     def _query(self, x: Tensor) -> Tensor:
@@ -90,4 +90,4 @@ class MoCoV3(Objective):
     def config(self) -> dict[str, float]:
         return {"temperature": self.temperature, "momentum": self.momentum,
                 "hidden_dim": self._dims[0], "output_dim": self._dims[1],
-                "min_scale": self.views.min_scale}
+                "min_scale": self.views.min_scale, "solarize": self.views.solarize}

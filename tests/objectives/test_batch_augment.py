@@ -6,6 +6,7 @@ import pytest
 import torch
 from torchvision import transforms as T
 
+from bias.errors import VitbiasError
 from bias.objectives.augment import ViewSpec, build_view_transform
 from bias.objectives.batch_augment import (
     Apply,
@@ -20,6 +21,7 @@ from bias.objectives.batch_augment import (
     build_batch_view_transform,
     take,
 )
+from bias.objectives.batch_ops import solarize
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 SPECS = [ViewSpec("classify", 1, 0.35), ViewSpec("contrastive", 2), ViewSpec("asymmetric", 2),
@@ -115,3 +117,22 @@ def test_unknown_step_is_refused_by_name():
         batch_views_from(pipeline)
     with pytest.raises(UnsupportedAugmentation, match="must start with RandomResizedCrop"):
         batch_views_from(T.Compose([T.RandomHorizontalFlip(), T.ToTensor()]))
+
+
+@pytest.mark.parametrize("kind", ["asymmetric", "multicrop"])
+def test_solarize_sets_the_second_views_probability(kind):
+    """``solarize`` reaches the second view of BYOL/MoCo v3 and DINO views (the first stays
+    unsolarized), and solarizing does map a light skin colour to a dark one."""
+    for prob in (0.0, 0.7):
+        spec = ViewSpec(kind, 2, 0.4, solarize=prob)
+        views = batch_views_from(build_view_transform(spec, 32, MEAN, STD)).views
+        sol = [[op.p for op in v if isinstance(op, Solarize)] for v in views[:2]]
+        assert sol == [[0.0], [prob]]
+    light, dark = torch.tensor([[228, 186, 156], [146, 98, 70]]) / 255  # the world's skins
+    solarized = solarize(torch.stack([light, dark]), 0.5).mean(dim=1)
+    assert solarized[0] < solarized[1] and light.mean() > dark.mean()  # the order flips
+
+
+def test_solarize_outside_zero_one_is_refused():
+    with pytest.raises(VitbiasError, match="solarize"):
+        ViewSpec("asymmetric", 2, solarize=1.5)
