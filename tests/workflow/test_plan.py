@@ -43,6 +43,11 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
     ("config/calibration_plain_tiny.yaml", {"world": 2, "train": 24, "association": 24}),
     ("config/calibration_plain_long.yaml", {"world": 2, "train": 24, "association": 24}),
     ("config/calibration_wall.yaml", {"world": 2, "train": 24, "association": 24}),
+    # overlays: several configfiles merge (5 objectives x 1 or 2 sizes x 2 seeds x 2 worlds)
+    ("config/calibration_wall.yaml config/calibration_wall_tiny.yaml",
+     {"world": 2, "train": 20, "association": 20}),
+    ("config/calibration_wall.yaml config/calibration_wall_keeptone.yaml",
+     {"world": 2, "train": 40, "association": 40}),
     ("config/cda_plain.yaml", {"world": 1, "train": 18, "train_editor": 1, "counterfactuals": 2,
                                "report": 1}),
     # 5 objectives x 2 sizes x 3 data x 2 seeds trained, 14 published checkpoints loaded
@@ -50,7 +55,7 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
 ])
 def test_dry_run_plans_the_study(config, expected, tmp_path):
     # --forceall: plan every job, whatever an earlier run left in results/
-    proc = snakemake("-n", "--forceall", "--configfile", config, "--directory", str(ROOT))
+    proc = snakemake("-n", "--forceall", "--configfile", *config.split(), "--directory", str(ROOT))
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = planned_jobs(proc)
     for rule, n in expected.items():
