@@ -34,6 +34,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lowlevel_baseline import section as lowlevel_section
+
 ROOT = Path(__file__).resolve().parents[1]
 ALPHA = 0.05
 MAIN_TESTS = ("Tone-Valence", "Gender-Career")
@@ -279,7 +282,8 @@ def run_and_tabulate(doc: str, config: str, out: str,
 def main() -> int:
     def tabulate(cfg: dict, results: Path, tidy: pd.DataFrame, timing: dict | None) -> str:
         tidy = trained_here(tidy, cfg)
-        return markdown(sensitivity(tidy), specificity(tidy), timing, probes(results, tidy))
+        return (markdown(sensitivity(tidy), specificity(tidy), timing, probes(results, tidy))
+                + "\n" + lowlevel_section(results, cfg))
 
     return run_and_tabulate(__doc__, "calibration.yaml", "calibration.md", tabulate)
 

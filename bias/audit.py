@@ -18,10 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from bias.embed import EmbedOptions, embed_stimuli
+from bias.embed import EmbedOptions, embed_spec
 from bias.errors import VitbiasError
 from bias.io import atomic_dir, sha256_file, versions, write_json
-from bias.models import load_model
 from bias.stimuli import DEFAULT_CATALOG, load_catalog, scan_stimuli, select_tests
 
 log = logging.getLogger(__name__)
@@ -65,20 +64,19 @@ def run_audit(spec: str, stimuli_root: str | os.PathLike[str], out_dir: str | os
     stimuli = scan_stimuli(stimuli_root)
     tests = select_tests(load_catalog(catalog_path), set(stimuli), opts.tests)
     needed = sorted({c for t in tests for c in t.concepts})
-    model = load_model(spec)
-    table = embed_stimuli(model, {c: stimuli[c] for c in needed}, opts.embed)
+    table, meta = embed_spec(spec, {c: stimuli[c] for c in needed}, opts.embed)
     log.info("running %d test(s) at %d (pooling, layer) keys", len(tests), len(table.keys))
     stats = opts.stats
     frame = run_tests({spec: table}, tests, n_permutations=stats.n_permutations,
                       exact_bound=stats.exact_bound, alternative=stats.alternative,
                       correction=stats.correction, n_bootstrap=stats.n_bootstrap,
                       confidence=stats.confidence, seed=stats.seed)
-    frame = with_model_factors(frame, model.meta)
+    frame = with_model_factors(frame, meta)
     provenance = {**table.provenance, "model": spec, "stimuli": str(Path(stimuli_root)),
                   "images_per_concept": {c: len(table.rows(c)) for c in needed},
                   "catalog": str(catalog_path), "catalog_sha256": sha256_file(catalog_path),
                   "tests": [t.name for t in tests], "statistics": vars(stats),
-                  "model_meta": _short_meta(model.meta), "versions": versions()}
+                  "model_meta": _short_meta(meta), "versions": versions()}
     with atomic_dir(out) as tmp:
         frame.to_csv(tmp / "results.csv", index=False, float_format=FLOAT_FORMAT,
                      lineterminator="\n")

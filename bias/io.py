@@ -22,7 +22,7 @@ from bias.errors import VitbiasError
 
 _TRACKED_PACKAGES = (
     "vitbias", "numpy", "scipy", "pandas", "torch", "torchvision", "timm", "open_clip_torch",
-    "diffusers", "safetensors", "scikit-learn", "statsmodels",
+    "diffusers", "safetensors", "scikit-learn", "scikit-image", "statsmodels",
 )
 
 

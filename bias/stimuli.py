@@ -95,7 +95,10 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> list[Association
         jsonschema.validate(doc, CATALOG_SCHEMA)
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
-        raise VitbiasError(f"test catalog {path}: field {where}: {exc.message}") from exc
+        hint = (" (YAML reads unquoted null, Null, yes, no, on, off as null or a boolean: "
+                "quote such a name)" if exc.instance is None or isinstance(exc.instance, bool)
+                else "")
+        raise VitbiasError(f"test catalog {path}: field {where}: {exc.message}{hint}") from exc
     tests = [AssociationTest(**{**t, "tags": tuple(t.get("tags", ()))}) for t in doc["tests"]]
     names = [t.name for t in tests]
     dupes = sorted({n for n in names if names.count(n) > 1})

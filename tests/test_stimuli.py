@@ -102,6 +102,8 @@ def test_small_catalog_loads(tmp_path):
     ("version: 2\n" + GOOD, "field version"),
     ("tests: []\n", "field tests"),
     (GOOD + "  - {name: T, x: c/x, y: c/y, a: c/a, b: c/b}\n", "duplicate test names"),
+    ("tests:\n  - {name: Null, x: c/x, y: c/y, a: c/a, b: c/b}\n",
+     r"field tests/0/name: None is not.*quote such a name"),
 ])
 def test_bad_catalogs_name_the_file_and_field(tmp_path, text, message):
     path = write(tmp_path, text)

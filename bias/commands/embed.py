@@ -12,8 +12,9 @@ log = logging.getLogger(__name__)
 def add_embedding_options(p: argparse.ArgumentParser) -> None:
     """Options shared by ``embed`` and ``audit``."""
     p.add_argument("--model", required=True, metavar="SPEC",
-                   help="timm:<name>, timm:<name>@<file>, open_clip:<arch>@<file|tag|dir> "
-                        "or ckpt:<dir>")
+                   help="timm:<name>, timm:<name>@<file>, open_clip:<arch>@<file|tag|dir>, "
+                        "ckpt:<dir>, or lowlevel[:pixels,colour,hog,orientations] (features "
+                        "computed without a model: the stimuli's own low-level baseline)")
     p.add_argument("--stimuli", required=True, type=Path, metavar="DIR",
                    help="stimulus folder <DIR>/<category>/<concept>/*.jpg|png|...")
     p.add_argument("--layers", default="all", metavar="all|LIST",
@@ -55,16 +56,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bias.embed import embed_stimuli
+    from bias.embed import embed_spec
     from bias.errors import VitbiasError
-    from bias.models import load_model
     from bias.stimuli import scan_stimuli
 
     if args.out.suffix != ".npz":
         raise VitbiasError(f"--out {args.out}: the embedding table is written as .npz")
     options = embed_options(args)
     stimuli = scan_stimuli(args.stimuli)
-    table = embed_stimuli(load_model(args.model), stimuli, options)
+    table, _ = embed_spec(args.model, stimuli, options)
     table.save(args.out)
     log.info("wrote %d images x %d keys to %s", len(table.image_ids), len(table.keys), args.out)
     return 0

@@ -96,6 +96,24 @@ def embed_stimuli(model: LoadedModel, stimuli: Mapping[str, Sequence[Path]],
     return table
 
 
+def embed_spec(spec: str, stimuli: Mapping[str, Sequence[Path]],
+               options: EmbedOptions | None = None) -> tuple[EmbeddingTable, dict[str, Any]]:
+    """Embed ``stimuli`` with the model ``spec`` names, or with the low-level baseline
+    (``lowlevel[:features]``, :mod:`bias.embed.lowlevel`); returns the table and the model's
+    metadata (a checkpoint's ``model.json``; ``objective: lowlevel`` for the baseline)."""
+    from bias.embed.lowlevel import is_lowlevel, lowlevel_table
+    from bias.models import load_model
+
+    opts = options or EmbedOptions()
+    if is_lowlevel(spec):
+        log.info("%s: low-level features, not a model; --layers and --pooling do not apply",
+                 spec)
+        return (lowlevel_table(spec, stimuli, skip_bad_images=opts.skip_bad_images),
+                {"objective": "lowlevel"})
+    model = load_model(spec)
+    return embed_stimuli(model, stimuli, opts), model.meta
+
+
 def _table(arrays: dict[Key, np.ndarray], bad: dict[int, str], paths: list[Path],
            ids: list[str], concepts: list[str], provenance: dict[str, Any]) -> EmbeddingTable:
     """The table without the rows of unreadable images, which provenance lists."""

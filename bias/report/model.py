@@ -73,14 +73,16 @@ def _summary(df: pd.DataFrame, sel: pd.DataFrame, label: str, alpha: float) -> l
     out = [f"{df['test'].nunique()} tests at layers {int(layers.min())}–{int(layers.max())}, "
            f"poolings {', '.join(map(str, pd.unique(df['pooling'])))}."]
     for pooling, g in sel.groupby("pooling", sort=False):
-        top = g.loc[g["effect_size"].abs().idxmax()]
+        size = g["effect_size"].abs()
+        top = (f"largest |d|: {g.loc[size.idxmax(), 'test']} "
+               f"(d = {g.loc[size.idxmax(), 'effect_size']:.3f})" if size.notna().any() else
+               "d undefined for every test (all images give the same association score)")
         n_p = int(g["p_adjusted"].notna().sum())
         sig = (f"{int(g['significant'].sum())} of {n_p} tests significant (adjusted p < "
                f"{alpha:g})" if n_p else "no adjusted p-values")
         if g["p_robust_adjusted"].notna().any():
             sig += f", {int((g['p_robust_adjusted'] < alpha).sum())} with the robust p"
-        out.append(f"{pooling}, {label}: {sig}; largest |d|: {top['test']} "
-                   f"(d = {top['effect_size']:.3f}).")
+        out.append(f"{pooling}, {label}: {sig}; {top}.")
     return out
 
 
