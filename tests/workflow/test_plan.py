@@ -50,6 +50,9 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
      {"world": 2, "train": 40, "association": 40}),
     ("config/calibration_wall.yaml config/calibration_wall_unsolarized.yaml",
      {"world": 2, "train": 40, "association": 40}),
+    # MAE alone (400 epochs) x 2 sizes x 2 seeds x 2 worlds
+    ("config/calibration_wall.yaml config/calibration_wall_mae400.yaml",
+     {"world": 2, "train": 8, "association": 8}),
     ("config/cda_plain.yaml", {"world": 1, "train": 18, "train_editor": 1, "counterfactuals": 2,
                                "report": 1}),
     # 5 objectives x 2 sizes x 3 data x 2 seeds trained, 14 published checkpoints loaded
