@@ -92,6 +92,35 @@ def heatmap(s: Study) -> tuple[Section, list[RenderedFigure]]:
     return html.section("heatmap", "Tests × models", html.figure(fig)), [fig]
 
 
+def baseline(s: Study) -> tuple[Section, list[RenderedFigure]]:
+    """The tests on the stimuli's low-level features (``lowlevel`` specs) beside the models'
+    mean d: an association the features already show is the stimuli's, not learned."""
+    from bias.embed.lowlevel import FEATURES
+
+    base = s.sel[s.sel["pooling"].isin(FEATURES)]
+    if base.empty:
+        return html.section("baseline", "Low-level baseline", html.note(
+            "Omitted: no low-level baseline in the results (add a load entry with spec "
+            "lowlevel to the config to see what the stimuli show without a model).")), []
+    column, name = _marked_p(base)
+    keys = ["dataset", "test"] if base["dataset"].nunique() > 1 else ["test"]
+    d = base.pivot_table(index=keys, columns="pooling", values="effect_size")
+    p = base.pivot_table(index=keys, columns="pooling", values=column, aggfunc="min")
+    cells = d.map(lambda v: f"{v:.2f}" if pd.notna(v) else "").astype(object)
+    cells[p.reindex_like(d) < s.alpha] += "*"
+    models = s.sel[(s.sel["pooling"] == s.pooling) & s.sel["dataset"].isin(base["dataset"])]
+    mean = models.groupby(keys)["effect_size"].mean().reindex(d.index)
+    cells[f"models, mean d ({s.pooling})"] = mean.map(lambda v: f"{v:.2f}" if pd.notna(v)
+                                                      else "")
+    body = html.paragraphs([
+        "Each test on features of the stimulus images computed without a model (pixels, "
+        "colour histogram, HOG, global orientation histogram): an effect here is a property "
+        f"of the stimulus sets. * marks {name} < {s.alpha:g}. Last column: the mean d of "
+        f"the models at the {s.label}."]) + html.table(
+            cells.reset_index(), formats={c: str for c in cells.columns})
+    return html.section("baseline", "Low-level baseline", body), []
+
+
 def forests(s: Study) -> tuple[Section, list[RenderedFigure]]:
     meta, by_test = s.table("meta_analysis", False), s.table("summary_by_test", False)
     parts, figs = [], []
@@ -228,4 +257,5 @@ def methods_section(s: Study) -> tuple[Section, list[RenderedFigure]]:
 
 
 BUILDERS: tuple[Callable[[Study], tuple[Section, list[RenderedFigure]]], ...] = (
-    overview, heatmap, forests, factors, layers, cda, calibration, regression, methods_section)
+    overview, heatmap, baseline, forests, factors, layers, cda, calibration, regression,
+    methods_section)

@@ -47,6 +47,17 @@ def study_results(seed: int = 0, objectives=("supervised", "mae"), sizes=("micro
     return pd.DataFrame(rows)
 
 
+def with_lowlevel(res: pd.DataFrame) -> pd.DataFrame:
+    """``res`` plus a low-level baseline at layer 0 for every test: ``hog`` with d 1.5
+    (p 0.001) and ``pixels`` with d -0.2 (p 0.9)."""
+    base = res[(res["model"] == res["model"].iloc[0]) & (res["layer"] == 0)
+               & (res["pooling"] == res["pooling"].iloc[0])].assign(
+        model="loaded/lowlevel", objective="lowlevel", size=None, seed=None)
+    hog = base.assign(pooling="hog", effect_size=1.5, p_value=0.001, p_adjusted=0.003)
+    pix = base.assign(pooling="pixels", effect_size=-0.2, p_value=0.9, p_adjusted=1.0)
+    return pd.concat([res, hog, pix], ignore_index=True)
+
+
 def catalog_yaml() -> str:
     lines = ["version: 1", "tests:"]
     lines += [f"  - {{name: '{t}', x: tone/light, y: tone/dark, a: valence/pleasant, "

@@ -13,7 +13,7 @@ from bias.cli import main
 from bias.errors import VitbiasError
 from bias.report.study import render_study_report
 
-from .helpers import check_html, study_results
+from .helpers import check_html, study_results, with_lowlevel
 
 FIGURES = {"heatmap", "forest_models", "forest_tests", "factors", "layers", "cda", "calibration"}
 CONFIG = "seed: 1234\nassociation:\n  permutations: 10000\n  correction: holm\nnote: <b>x</b>\n"
@@ -145,3 +145,27 @@ def test_report_explains_the_robust_p(tmp_path: Path):
     doc = aggregate_and_report(results, tmp_path)
     assert "* marks robust adjusted p (targets and attributes permuted" in doc
     assert "intersection-union test" in doc
+
+
+def test_lowlevel_baseline_sits_beside_the_models(tmp_path: Path):
+    res = study_results(objectives=("mae",), datas=("original",), seeds=(0,))
+    doc = aggregate_and_report(with_lowlevel(res), tmp_path)
+    check_html(doc)
+    section = doc.split('id="baseline"')[1].split("</section>")[0]
+    assert "Omitted" not in section
+    assert "1.50*" in section and "-0.20<" in section  # marked only where p < 0.05
+    models = res[(res["pooling"] == "cls") & (res["layer"] == res.groupby("model")["layer"]
+                                              .transform("max"))]
+    mean = models[models["test"] == "Valence"]["effect_size"].mean()
+    row = section.split("Valence")[1].split("</tr>")[0]
+    assert f"{mean:.2f}" in row
+    # the baseline does not enter the single-pooling figures' models
+    heat = doc.split('id="heatmap"')[1].split("</section>")[0]
+    assert "lowlevel" not in heat
+
+
+def test_report_without_baseline_says_how_to_add_it(tmp_path: Path):
+    doc = aggregate_and_report(study_results(objectives=("mae",), datas=("original",),
+                                             seeds=(0,)), tmp_path)
+    section = doc.split('id="baseline"')[1].split("</section>")[0]
+    assert "Omitted" in section and "spec lowlevel" in section

@@ -32,10 +32,11 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
 
 @pytest.mark.parametrize("config, expected", [
     # 3 objectives on the biased world (original, 1-sided, 2-sided) and on the control
+    # (+ 1 embedding and association of the low-level baseline)
     ("config/config.yaml", {"world": 2, "train": 12, "train_editor": 1, "counterfactuals": 2,
-                            "embed": 12, "association": 12, "report": 1}),
+                            "embed": 13, "association": 13, "report": 1}),
     ("config/smoke.yaml", {"world": 1, "train": 4, "train_editor": 1, "counterfactuals": 1,
-                           "embed": 4, "association": 4, "report": 1}),
+                           "embed": 5, "association": 5, "report": 1}),
     # 6 objectives x 2 sizes x 2 seeds on two worlds, no CDA
     ("config/calibration.yaml", {"world": 2, "train": 48, "embed": 48, "association": 48}),
     ("config/calibration_large.yaml", {"world": 2, "train": 48, "association": 48}),

@@ -20,8 +20,12 @@ def test_smoke_config_runs_end_to_end(tmp_path):
     tidy = pd.read_csv(tmp_path / "results" / "aggregate" / "tables" / "tidy.csv")
     # 2 objectives x (original, 1-sided) on one world, every layer of the micro ViT
     assert sorted(tidy["model"].unique()) == sorted(
-        f"trained/tiny/{d}/{o}/micro/seed0" for d in ("original", "1-sided")
-        for o in ("supervised", "mae"))
+        [f"trained/tiny/{d}/{o}/micro/seed0" for d in ("original", "1-sided")
+         for o in ("supervised", "mae")] + ["loaded/lowlevel"])
+    # the low-level baseline: its two features at layer 0, and its report section
+    base = tidy[tidy["model"] == "loaded/lowlevel"]
+    assert set(base["pooling"]) == {"hog", "pixels"} and set(base["layer"]) == {0}
+    assert "Omitted" not in html.split('id="baseline"')[1].split("</section>")[0]
     assert set(tidy["data"]) == {"original", "1-sided"}
     assert tidy["planted_beta"].notna().all()
     edits = yaml.safe_load((tmp_path / "results/counterfactuals/tiny/a-to-b/edits.json")
