@@ -1,21 +1,8 @@
 """benchmarks/calibration.py: which results count as sensitivity and specificity, and how."""
 
-import importlib.util
-from pathlib import Path
 
 import pandas as pd
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def calibration():
-    spec = importlib.util.spec_from_file_location("calibration",
-                                                  ROOT / "benchmarks" / "calibration.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def row(dataset, test, x, a, beta, layer, d, p, seed=0):

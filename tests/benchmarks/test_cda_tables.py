@@ -1,23 +1,8 @@
 """benchmarks/cda.py: which tests the edit targets, and where d is read before and after."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pandas as pd
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def cda():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("cda", ROOT / "benchmarks" / "cda.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def tidy():

@@ -1,24 +1,9 @@
 """benchmarks/lowlevel_baseline.py: the world's tests on features computed without a model."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def baseline():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location(
-        "lowlevel_baseline", ROOT / "benchmarks" / "lowlevel_baseline.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def write_world(root: Path) -> None:
