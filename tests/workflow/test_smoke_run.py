@@ -26,7 +26,8 @@ def test_smoke_config_runs_end_to_end(tmp_path):
     base = tidy[tidy["model"] == "loaded/lowlevel"]
     assert set(base["pooling"]) == {"hog", "pixels"} and set(base["layer"]) == {0}
     assert "Omitted" not in html.split('id="baseline"')[1].split("</section>")[0]
-    assert set(tidy["data"]) == {"original", "1-sided"}
+    trained = tidy[tidy["model"] != "loaded/lowlevel"]
+    assert set(trained["data"]) == {"original", "1-sided"}
     assert tidy["planted_beta"].notna().all()
     edits = yaml.safe_load((tmp_path / "results/counterfactuals/tiny/a-to-b/edits.json")
                            .read_text())
