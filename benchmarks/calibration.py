@@ -11,7 +11,8 @@ objective at two sizes and two seeds), then tabulates from the aggregate's tidy 
   at the final layer, and at the best layer with p Bonferroni-corrected over the layers
   searched (choosing the best of L layers needs that correction to stay honest).
 
-    python benchmarks/calibration.py [--cores 2] [--skip-run] [--config BASE [OVERLAY ...]]
+    python benchmarks/calibration.py [--cores 2] [--skip-run] [--profile DIR]
+        [--config BASE [OVERLAY ...]]
 
 Several ``--config`` files merge as Snakemake merges several ``--configfile``s (later files
 override earlier ones, nested mappings key by key): a variant of an experiment is an overlay
@@ -42,13 +43,15 @@ ALPHA = 0.05
 MAIN_TESTS = ("Tone-Valence", "Gender-Career")
 
 
-def run_workflow(configs: list[Path], cores: int) -> dict[str, float]:
-    """Run Snakemake on the merged ``configs``; wall-clock and CPU seconds of everything it
-    ran."""
+def run_workflow(configs: list[Path], cores: int, profile: Path | None = None
+                 ) -> dict[str, float]:
+    """Run Snakemake on the merged ``configs`` (with a workflow ``profile``, e.g. SLURM's);
+    wall-clock and CPU seconds of everything it ran (on this machine)."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     start, cpu0 = time.time(), resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), "--configfile",
-                    *map(str, configs)], cwd=ROOT, env=env, check=True)
+    extra = ["--workflow-profile", str(profile)] if profile else []
+    subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), *extra,
+                    "--configfile", *map(str, configs)], cwd=ROOT, env=env, check=True)
     cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     return {"wall_s": time.time() - start, "cpu_s": cpu}
@@ -266,9 +269,11 @@ def run_and_tabulate(doc: str, config: str, out: str,
                     help="config file(s); later ones override earlier ones, as in Snakemake")
     ap.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--skip-run", action="store_true", help="tabulate existing results only")
+    ap.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                    help="Snakemake workflow profile, e.g. workflow/profiles/slurm")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / out)
     args = ap.parse_args()
-    timing = None if args.skip_run else run_workflow(args.config, args.cores)
+    timing = None if args.skip_run else run_workflow(args.config, args.cores, args.profile)
     cfg = merge_configs(args.config)
     results = ROOT / cfg["results"]
     tidy = pd.read_csv(results / "aggregate" / "tables" / "tidy.csv")

@@ -1,5 +1,6 @@
 """benchmarks/calibration.py: which results count as sensitivity and specificity, and how."""
 
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -126,3 +127,16 @@ def test_only_the_configs_models_are_tabulated(calibration):
     assert set(kept["seed"]) == {0}
     with pytest.raises(SystemExit, match="none of this config's models"):
         calibration.trained_here(t, {"train": {**cfg["train"], "objectives": ["dino"]}})
+
+
+def test_workflow_call_carries_the_configs_and_profile(calibration, monkeypatch):
+    calls = []
+    monkeypatch.setattr(calibration.subprocess, "run", lambda args, **kw: calls.append(args))
+    calibration.run_workflow([Path("base.yaml"), Path("overlay.yaml")], 4,
+                             Path("workflow/profiles/slurm"))
+    calibration.run_workflow([Path("base.yaml")], 2)
+    with_profile, plain = calls
+    assert with_profile[-5:] == ["--workflow-profile", "workflow/profiles/slurm",
+                                 "--configfile", "base.yaml", "overlay.yaml"]
+    assert "--cores" in with_profile and "4" in with_profile
+    assert "--workflow-profile" not in plain and plain[-2:] == ["--configfile", "base.yaml"]

@@ -51,6 +51,8 @@ def planned_jobs(proc: subprocess.CompletedProcess) -> dict[str, int]:
      {"world": 2, "train": 40, "association": 40}),
     ("config/calibration_wall.yaml config/calibration_wall_unsolarized.yaml",
      {"world": 2, "train": 40, "association": 40}),
+    ("config/calibration_wall.yaml config/calibration_wall_full.yaml",
+     {"world": 2, "train": 40, "association": 40}),
     # MAE alone (400 epochs) x 2 sizes x 2 seeds x 2 worlds
     ("config/calibration_wall.yaml config/calibration_wall_mae400.yaml",
      {"world": 2, "train": 8, "association": 8}),
