@@ -65,22 +65,24 @@ def colour(img: Image.Image) -> np.ndarray:
     return counts / counts.sum()
 
 
-def hog(img: Image.Image) -> np.ndarray:
-    """(1764,) Dalal-Triggs HOG of the image at 64 x 64 (7 x 7 blocks x 2 x 2 cells x 9)."""
+def _hog(img: Image.Image, cell: int, block: int, norm: str) -> np.ndarray:
+    """scikit-image's HOG of the image at 64 x 64: 9 orientations, ``cell``-pixel cells,
+    ``block`` x ``block``-cell blocks."""
     from skimage.feature import hog as skimage_hog
 
-    return skimage_hog(_resized(img, HOG_SIZE), orientations=9, pixels_per_cell=(8, 8),
-                       cells_per_block=(2, 2), block_norm="L2-Hys",
+    return skimage_hog(_resized(img, HOG_SIZE), orientations=9, pixels_per_cell=(cell, cell),
+                       cells_per_block=(block, block), block_norm=norm,
                        channel_axis=-1).astype(np.float32)
+
+
+def hog(img: Image.Image) -> np.ndarray:
+    """(1764,) Dalal-Triggs HOG of the image at 64 x 64 (7 x 7 blocks x 2 x 2 cells x 9)."""
+    return _hog(img, cell=8, block=2, norm="L2-Hys")
 
 
 def orientations(img: Image.Image) -> np.ndarray:
     """(9,) one histogram of gradient orientations over the whole 64 x 64 image."""
-    from skimage.feature import hog as skimage_hog
-
-    return skimage_hog(_resized(img, HOG_SIZE), orientations=9,
-                       pixels_per_cell=(HOG_SIZE, HOG_SIZE), cells_per_block=(1, 1),
-                       block_norm="L1", channel_axis=-1).astype(np.float32)
+    return _hog(img, cell=HOG_SIZE, block=1, norm="L1")
 
 
 FEATURES: dict[str, Callable[[Image.Image], np.ndarray]] = {

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bias.models.loaded import LoadedModel
 
 SPEC_FORMS = ("timm:<name>", "timm:<name>@<file>", "open_clip:<arch>@<file|tag|dir>",
-              "ckpt:<dir>")
+              "ckpt:<dir>", "and for embed/audit lowlevel[:<features>], no model")
 
 Loader = Callable[["ModelSpec", dict[str, Any]], "LoadedModel"]
 SOURCES: dict[str, Loader] = {}
