@@ -60,7 +60,8 @@ def section(results: Path, cfg: dict) -> str:
     return "\n".join([
         f"## What the stimuli show without learning (low-level features, world `{name}`)", "",
         "The same tests on features computed from the stimulus images without a model "
-        "(`--model lowlevel`, `bias/embed/lowlevel.py`; 10^4 permutations). An effect here "
+        f"(`--model lowlevel`, `bias/embed/lowlevel.py`; {PERMUTATIONS:,} permutations). "
+        "An effect here "
         "is a property of the stimulus sets; the control world's models show whether "
         "training alone brings it into a model.", "",
         markdown(lowlevel_results(results / "worlds" / name)), ""])
